@@ -1,0 +1,53 @@
+import type { EnergyRegression } from './panel';
+
+/**
+ * Keeps cumulative energy counters monotonic for consumers such as Home Assistant `total_increasing` sensors.
+ *
+ * Real panels report lower lifetime counters for a cycle or two after a reboot (SPAN #87), and a replayed
+ * or missing retained value must never look like a reset (SPAN #259). A reading below the last emitted value
+ * is therefore held (the last good value is emitted) and flagged. If the lower reading persists for
+ * `confirmSamples` consecutive samples the counter really was reset (panel replaced, firmware reset): the
+ * difference is absorbed into an offset so the emitted counter continues upwards from where it was.
+ */
+export class EnergyGuard {
+  private readonly last = new Map<string, { emitted: number; offset: number; lowStreak: number }>();
+
+  constructor(
+    private readonly confirmSamples = 3,
+    /** Float noise tolerated before a reading counts as a regression, in Wh. */
+    private readonly toleranceWh = 0.01,
+  ) {}
+
+  /**
+   * Returns the value to emit for `counter` (null stays null: unknown is never turned into a number).
+   * Regressions are appended to `out`.
+   */
+  check(counter: string, reportedWh: number | null, out: EnergyRegression[]): number | null {
+    if (reportedWh === null || !Number.isFinite(reportedWh)) return null;
+    const prev = this.last.get(counter);
+    if (!prev) {
+      this.last.set(counter, { emitted: reportedWh, offset: 0, lowStreak: 0 });
+      return reportedWh;
+    }
+    const candidate = reportedWh + prev.offset;
+    if (candidate >= prev.emitted - this.toleranceWh) {
+      prev.emitted = Math.max(candidate, prev.emitted);
+      prev.lowStreak = 0;
+      return prev.emitted;
+    }
+    prev.lowStreak += 1;
+    if (prev.lowStreak >= this.confirmSamples) {
+      prev.offset = prev.emitted - reportedWh;
+      prev.lowStreak = 0;
+      out.push({ counter, previousWh: prev.emitted, reportedWh, action: 'rebased' });
+      return prev.emitted;
+    }
+    out.push({ counter, previousWh: prev.emitted, reportedWh, action: 'held' });
+    return prev.emitted;
+  }
+
+  /** Forget everything (a different panel was configured). */
+  reset(): void {
+    this.last.clear();
+  }
+}

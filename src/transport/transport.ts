@@ -1,0 +1,53 @@
+import type { ApiKind, DataModel, PanelSnapshot, RelayState, ShedPriority } from '../model/panel';
+
+/**
+ * What the health supervisor needs from a panel connection. Implemented by the v1 REST client and by the
+ * v2 MQTT transport; the supervisor, and the nodes above it, never know which one they talk to.
+ *
+ * Contract:
+ * - every method settles before `signal` aborts (no promise may hang);
+ * - failures are thrown as `PanelError` with a class (see errors.ts);
+ * - no method retries across cycles: long-term retry and backoff belong to the supervisor.
+ */
+export interface PanelTransport {
+  readonly api: ApiKind;
+  /** Known once the transport has talked to the panel; null before. */
+  readonly dataModel: DataModel | null;
+
+  /** One full, validated read of the panel (v2: the current assembled state of the MQTT tree). */
+  readSnapshot(signal: AbortSignal): Promise<PanelSnapshot>;
+
+  /** A cheap liveness check used while offline or auth-failed (v1: GET /api/v1/status without token). */
+  probe(signal: AbortSignal): Promise<void>;
+
+  /** Drop pooled sockets / rebuild the client from scratch; called by the supervisor after an outage. */
+  reset(): void;
+
+  /** Sends a relay command once. Resolves with the confirmed or unconfirmed outcome; throws when refused. */
+  setRelay(circuitId: string, state: Exclude<RelayState, 'UNKNOWN'>, signal: AbortSignal): Promise<CommandOutcome>;
+
+  setPriority(circuitId: string, priority: Exclude<ShedPriority, 'UNKNOWN'>, signal: AbortSignal): Promise<CommandOutcome>;
+
+  /**
+   * Push transports (v2) call this whenever new data arrived, so the supervisor can emit at once when the
+   * snapshot interval is 0. Poll transports never call it.
+   */
+  onData?(listener: () => void): void;
+
+  /** Push transports report connection-level trouble here (e.g. the MQTT client lost its session). */
+  onConnectionChange?(listener: (connected: boolean, error?: Error) => void): void;
+
+  /** Releases every socket, timer and client. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface CommandOutcome {
+  /** confirmed: the panel reported the new value; unconfirmed: sent, but no confirmation before the timeout. */
+  result: 'confirmed' | 'unconfirmed';
+  circuitId: string;
+  requested: string;
+  /** The value the panel reports after the command (null if unknown). */
+  observed: string | null;
+  /** Human-readable note, e.g. "v1 does not persist priority changes". */
+  note?: string;
+}
