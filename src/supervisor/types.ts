@@ -45,3 +45,31 @@ export interface Logger {
   warn(msg: string): void;
   error(msg: string): void;
 }
+
+/**
+ * What a config node (and through it every worker node) uses. One instance per panel; implemented by
+ * PanelSupervisor in supervisor.ts.
+ */
+export interface PanelHealthSupervisor {
+  /** Current health (state 'stopped' before start and after stop). */
+  readonly health: HealthEvent;
+  /** Last good data, or null before the first success. */
+  readonly latest: DataEvent | null;
+  /** Adds a listener; returns the function that removes it. A throwing listener never breaks the loop. */
+  subscribe(listener: SupervisorListener): () => void;
+  /** Starts the loop (idempotent). */
+  start(): void;
+  /**
+   * Fresh data on demand (a span-poll input message). Joins the cycle in flight, or returns the cached
+   * snapshot when it is younger than half the interval; rejects with PanelError when the panel cannot be
+   * read right now.
+   */
+  refresh(): Promise<DataEvent>;
+  setRelay(circuitId: string, state: 'OPEN' | 'CLOSED'): Promise<import('../transport/transport').CommandOutcome>;
+  setPriority(
+    circuitId: string,
+    priority: 'NEVER' | 'SOC_THRESHOLD' | 'OFF_GRID',
+  ): Promise<import('../transport/transport').CommandOutcome>;
+  /** Stops everything: timers, sockets, clients. The only terminal state. */
+  stop(): Promise<void>;
+}
