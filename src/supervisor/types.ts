@@ -1,4 +1,5 @@
-import type { PanelSnapshot } from '../model/panel';
+// NOTE TO ENGINEERS WORKING IN PARALLEL: read /work/main/AGENTS.md first (build/test/commit rules). Lead removes this line.
+import type { DataModel, PanelSnapshot } from '../model/panel';
 import type { ErrorClass } from '../transport/errors';
 
 export type HealthState = 'connecting' | 'online' | 'degraded' | 'offline' | 'auth-failed' | 'stopped';
@@ -23,6 +24,13 @@ export interface HealthEvent {
   api: 'v1' | 'v2' | null;
   /** True when the panel only speaks the legacy v1 API, which stops answering on 2026-12-31. */
   legacyApi: boolean;
+  /** Data model in use once known ('v1-rest', 'v2-flat', 'v2-parent-child'). */
+  dataModel: DataModel | null;
+  /**
+   * True when `state` differs from `previous`. While offline or auth-failed the supervisor also re-emits the
+   * same state with a new `nextAttemptAt` (transition false), so node status can show "retry in 8s".
+   */
+  transition: boolean;
 }
 
 export interface DataEvent {
@@ -65,7 +73,10 @@ export interface PanelHealthSupervisor {
    * read right now.
    */
   refresh(): Promise<DataEvent>;
-  setRelay(circuitId: string, state: 'OPEN' | 'CLOSED'): Promise<import('../transport/transport').CommandOutcome>;
+  setRelay(
+    circuitId: string,
+    state: 'OPEN' | 'CLOSED',
+  ): Promise<import('../transport/transport').CommandOutcome>;
   setPriority(
     circuitId: string,
     priority: 'NEVER' | 'SOC_THRESHOLD' | 'OFF_GRID',

@@ -1,0 +1,571 @@
+import type { PanelSnapshot } from '../model/panel';
+import { asPanelError, PanelError } from '../transport/errors';
+import type { CommandOutcome, PanelTransport } from '../transport/transport';
+import { Backoff } from './backoff';
+import { FailureLog } from './failure-log';
+import { clamp, timingFor, type TimingPolicy } from './timing';
+import type {
+  DataEvent,
+  HealthEvent,
+  HealthState,
+  Logger,
+  PanelHealthSupervisor,
+  SupervisorListener,
+} from './types';
+
+export interface SupervisorOptions {
+  /**
+   * Creates the transport (and detects the API on `auto`). Called at start, after an authentication
+   * failure (once, so a token changed in the config is re-read) and after restart(). May throw a PanelError.
+   */
+  createTransport: (signal: AbortSignal) => Promise<PanelTransport>;
+  /** Poll / snapshot interval P in ms. 0 = push every change (v2 only); health is then checked every 5 s. */
+  intervalMs: number;
+  /** Names the panel in log lines, e.g. "SPAN panel 192.168.1.20". Never a secret. */
+  label: string;
+  logger?: Logger;
+  timing?: Partial<Omit<TimingPolicy, 'intervalMs' | 'recoveryBoundMs'>>;
+  /** `offline` after this many consecutive failed cycles… */
+  offlineAfterFailures?: number;
+  /** …and at least this long since the first failure (default min(15 s, 3·P)). */
+  offlineAfterMs?: number;
+  /** Probe period while auth-failed (default 5 min, ±20 %). */
+  authProbeMs?: number;
+  backoffInitialMs?: number;
+  /** Watchdog period (default max(2·P, 2·cap)). */
+  watchdogMs?: number;
+  random?: () => number;
+}
+
+/** Interval used for health checks when data is pushed on every change (intervalMs = 0). */
+const PUSH_HEALTH_INTERVAL_MS = 5000;
+const MAX_RETRY_AFTER_MS = 60_000;
+const LEGACY_SUNSET = '2026-12-31';
+
+interface Decision {
+  state: HealthState;
+  reason: string;
+  delayMs: number;
+}
+
+/**
+ * One per panel, shared by every node of that panel. A single self-rescheduling loop (never overlapping,
+ * the next run always scheduled in `finally`) reads the panel, classifies failures, backs off while
+ * offline, and fans data and health out to subscribers. The only terminal state is `stopped`.
+ */
+export class PanelSupervisor implements PanelHealthSupervisor {
+  private readonly opts: SupervisorOptions;
+  private readonly timing: TimingPolicy;
+  private readonly logger: Logger;
+  private readonly random: () => number;
+  private readonly backoff: Backoff;
+  private readonly listeners = new Set<SupervisorListener>();
+  private readonly failureLog: FailureLog;
+
+  private state: HealthState = 'stopped';
+  private current: HealthEvent;
+  private transport: PanelTransport | null = null;
+  /** Bumped by stop()/restart(): completions of older cycles are ignored. */
+  private generation = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private watchdogTimer: NodeJS.Timeout | null = null;
+  private inFlight: Promise<void> | null = null;
+  private inFlightAbort: AbortController | null = null;
+  private pendingKick = false;
+  private nextAttemptAt: number | null = null;
+  private lastAttemptStartedAt = 0;
+  private consecutiveFailures = 0;
+  private firstFailureAt: number | null = null;
+  private lastSuccessAt: number | null = null;
+  private lastError: PanelError | null = null;
+  private authRetried = false;
+  private legacyWarned = false;
+  private latestData: DataEvent | null = null;
+  private readonly recentDurations: number[] = [];
+  /** Counts for tests and benchmarks. */
+  readonly counters = { cycles: 0, failures: 0, watchdogRescues: 0, transportsCreated: 0 };
+
+  constructor(opts: SupervisorOptions) {
+    this.opts = opts;
+    const loopMs = opts.intervalMs > 0 ? opts.intervalMs : PUSH_HEALTH_INTERVAL_MS;
+    this.timing = timingFor(loopMs, opts.timing);
+    this.logger = opts.logger ?? silentLogger;
+    this.random = opts.random ?? Math.random;
+    this.backoff = new Backoff({
+      initialMs: opts.backoffInitialMs ?? 1000,
+      factor: 1.6,
+      jitter: 0.2,
+      capMs: this.timing.backoffCapMs,
+      random: this.random,
+    });
+    this.failureLog = new FailureLog(this.logger, opts.label);
+    this.current = this.buildHealth('stopped', null, 'not started');
+  }
+
+  get health(): HealthEvent {
+    return this.current;
+  }
+
+  get latest(): DataEvent | null {
+    return this.latestData ? this.withAge(this.latestData) : null;
+  }
+
+  get timingPolicy(): TimingPolicy {
+    return this.timing;
+  }
+
+  /** The transport in use (for tests and admin endpoints); null before detection. */
+  get activeTransport(): PanelTransport | null {
+    return this.transport;
+  }
+
+  subscribe(listener: SupervisorListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  start(): void {
+    if (this.state !== 'stopped') return;
+    this.generation += 1;
+    this.resetCounters();
+    this.applyState({ state: 'connecting', reason: 'starting', delayMs: 0 }, true);
+    this.schedule(0);
+    this.armWatchdog();
+  }
+
+  /** Config changed (host, token…): drop everything and start over immediately, with backoff reset. */
+  async restart(): Promise<void> {
+    await this.teardown();
+    this.state = 'stopped';
+    this.start();
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'stopped' && !this.transport && !this.timer) return;
+    await this.teardown();
+    this.applyState({ state: 'stopped', reason: 'stopped', delayMs: 0 }, false);
+  }
+
+  async refresh(): Promise<DataEvent> {
+    if (this.state === 'stopped') throw new PanelError('canceled', 'the panel connection is stopped');
+    const fresh = this.latestData;
+    if (fresh && !fresh.stale && Date.now() - fresh.snapshot.receivedAt < this.timing.intervalMs / 2) {
+      return this.withAge(fresh);
+    }
+    // While offline or auth-failed an input message must not bypass the backoff: answer from what we know.
+    if (this.state === 'offline' || this.state === 'auth-failed') {
+      throw this.lastError ?? new PanelError('unknown', `panel is ${this.state}`);
+    }
+    const requestedAt = Date.now();
+    if (!this.inFlight) this.runNow();
+    await this.inFlight;
+    const data = this.latestData;
+    if (data && !data.stale && data.snapshot.receivedAt >= requestedAt) return this.withAge(data);
+    throw this.lastError ?? new PanelError('unknown', 'no data from the panel');
+  }
+
+  async setRelay(circuitId: string, state: 'OPEN' | 'CLOSED'): Promise<CommandOutcome> {
+    return this.command((t, signal) => t.setRelay(circuitId, state, signal));
+  }
+
+  async setPriority(
+    circuitId: string,
+    priority: 'NEVER' | 'SOC_THRESHOLD' | 'OFF_GRID',
+  ): Promise<CommandOutcome> {
+    return this.command((t, signal) => t.setPriority(circuitId, priority, signal));
+  }
+
+  // ---- the loop ------------------------------------------------------------------------------------------
+
+  private schedule(delayMs: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.nextAttemptAt = Date.now() + delayMs;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.runNow();
+    }, delayMs);
+  }
+
+  /** Starts a cycle now unless one is in flight (single flight: callers join `inFlight`). */
+  private runNow(): void {
+    if (this.inFlight || this.state === 'stopped') return;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const gen = this.generation;
+    this.inFlight = this.runCycle(gen).finally(() => {
+      if (gen === this.generation) this.inFlight = null;
+    });
+  }
+
+  private async runCycle(gen: number): Promise<void> {
+    const abort = new AbortController();
+    this.inFlightAbort = abort;
+    this.lastAttemptStartedAt = Date.now();
+    this.nextAttemptAt = null;
+    this.counters.cycles += 1;
+    const deadline = setTimeout(
+      () =>
+        abort.abort(new PanelError('timeout', `no complete answer within ${this.timing.cycleDeadlineMs} ms`)),
+      this.timing.cycleDeadlineMs,
+    );
+    const startedAt = Date.now();
+    let decision: Decision;
+    try {
+      const snapshot = await settleBy(this.readOnce(abort.signal), abort.signal);
+      if (gen !== this.generation) return;
+      decision = this.onSuccess(snapshot, Date.now() - startedAt);
+    } catch (e) {
+      if (gen !== this.generation) return;
+      decision = this.onFailure(asPanelError(e));
+    } finally {
+      clearTimeout(deadline);
+      if (this.inFlightAbort === abort) this.inFlightAbort = null;
+    }
+    // Scheduling first, then notifying: a throwing or slow subscriber can never cost us the next cycle.
+    if (this.pendingKick && decision.state !== 'offline' && decision.state !== 'auth-failed') {
+      decision.delayMs = 0;
+    }
+    this.pendingKick = false;
+    this.schedule(decision.delayMs);
+    this.applyState(decision, false);
+    if (decision.state !== 'auth-failed' && this.latestData) this.emitData(this.latestData);
+  }
+
+  private async readOnce(signal: AbortSignal): Promise<PanelSnapshot> {
+    const transport = this.transport ?? (await this.createTransport(signal));
+    // A cheap probe first while offline: a down panel costs one tiny request per backoff step.
+    if (this.state === 'offline') await transport.probe(signal);
+    return transport.readSnapshot(signal);
+  }
+
+  private async createTransport(signal: AbortSignal): Promise<PanelTransport> {
+    const t = await this.opts.createTransport(signal);
+    this.counters.transportsCreated += 1;
+    if (signal.aborted) {
+      await t.close().catch(() => undefined);
+      throw signal.reason ?? new PanelError('timeout', 'aborted while connecting');
+    }
+    this.transport = t;
+    t.onData?.(() => {
+      if (t === this.transport && this.opts.intervalMs === 0) this.kick();
+    });
+    t.onConnectionChange?.((connected) => {
+      // Re-check at once so health follows the broker connection without waiting for the interval; while
+      // offline only a reconnect is news (a repeated disconnect must not bypass the backoff).
+      if (t === this.transport && (connected || this.state !== 'offline')) this.kick();
+    });
+    if (t.api === 'v1' && !this.legacyWarned) {
+      this.legacyWarned = true;
+      this.logger.warn(
+        `${this.opts.label}: this panel is on the legacy v1 REST API, which SPAN switches off on ${LEGACY_SUNSET}. ` +
+          'Update the panel firmware (spanos2/r202603 or later) and set the API to "auto" or "v2".',
+      );
+    }
+    return t;
+  }
+
+  /** Asks for a cycle as soon as possible, coalescing bursts of pushes into one cycle. */
+  private kick(): void {
+    if (this.state === 'stopped') return;
+    if (this.inFlight) {
+      this.pendingKick = true;
+      return;
+    }
+    // Also while offline: a push means the broker is back, so one attempt now beats waiting out the backoff.
+    this.schedule(0);
+  }
+
+  private onSuccess(snapshot: PanelSnapshot, durationMs: number): Decision {
+    const wasUnhealthy = this.state === 'offline' || this.state === 'auth-failed';
+    const outageMs = this.firstFailureAt === null ? null : Date.now() - this.firstFailureAt;
+    if (wasUnhealthy) {
+      this.logger.info(`${this.opts.label}: back online after ${formatDuration(outageMs ?? 0)}`);
+    }
+    this.failureLog.reset();
+    this.consecutiveFailures = 0;
+    this.firstFailureAt = null;
+    this.lastError = null;
+    this.authRetried = false;
+    this.backoff.reset();
+    this.lastSuccessAt = Date.now();
+    this.latestData = { snapshot, stale: false, dataAgeMs: 0 };
+    this.lastOutageMs = outageMs;
+    const slow = this.recordDuration(durationMs);
+    return {
+      state: slow ? 'degraded' : 'online',
+      reason: slow ? 'slow responses' : wasUnhealthy || this.state !== 'online' ? 'recovered' : 'ok',
+      delayMs: this.timing.intervalMs,
+    };
+  }
+
+  private lastOutageMs: number | null = null;
+
+  private onFailure(err: PanelError): Decision {
+    this.counters.failures += 1;
+    this.consecutiveFailures += 1;
+    this.lastError = err;
+    if (this.firstFailureAt === null) this.firstFailureAt = Date.now();
+    this.failureLog.debug(err);
+    if (this.latestData && !this.latestData.stale) this.latestData = { ...this.latestData, stale: true };
+
+    if (err.errorClass === 'auth') return this.onAuthFailure(err);
+
+    const offlineAfterMs = this.opts.offlineAfterMs ?? Math.min(15_000, 3 * this.timing.intervalMs);
+    const goesOffline =
+      this.state === 'offline' ||
+      (this.consecutiveFailures >= (this.opts.offlineAfterFailures ?? 3) &&
+        Date.now() - this.firstFailureAt >= offlineAfterMs);
+
+    // Honour Retry-After, but never beyond the backoff cap (≤ 60 s): a huge value must not break the
+    // recovery bound max(P, 1.2·cap) + request timeout that users rely on.
+    const retryAfter =
+      err.retryAfterMs !== undefined
+        ? clamp(
+            err.retryAfterMs,
+            this.timing.intervalMs,
+            Math.min(MAX_RETRY_AFTER_MS, this.timing.backoffCapMs),
+          )
+        : 0;
+
+    if (!goesOffline) {
+      const state: HealthState = this.state === 'connecting' ? 'connecting' : 'degraded';
+      return { state, reason: describe(err), delayMs: Math.max(this.timing.intervalMs, retryAfter) };
+    }
+    if (this.state !== 'offline') {
+      this.logger.warn(
+        `${this.opts.label}: panel offline (${describe(err)}); retrying with backoff up to ` +
+          `${Math.round(this.timing.backoffCapMs / 1000)} s`,
+      );
+      // Half-open sockets survive reboots and IP changes without a FIN: start the next attempt on fresh ones.
+      this.transport?.reset();
+    }
+    return { state: 'offline', reason: describe(err), delayMs: Math.max(this.backoff.next(), retryAfter) };
+  }
+
+  private onAuthFailure(err: PanelError): Decision {
+    if (!this.authRetried) {
+      // Re-read the credentials once (a token just changed in the config), then retry immediately.
+      this.authRetried = true;
+      this.dropTransport();
+      const state: HealthState = this.state === 'online' ? 'degraded' : this.state;
+      return { state, reason: describe(err), delayMs: 0 };
+    }
+    if (this.state !== 'auth-failed') {
+      this.logger.warn(
+        `${this.opts.label}: authentication failed (${describe(err)}). Polling is paused; the panel is probed ` +
+          'every few minutes. Update the access token or passphrase in the panel configuration.',
+      );
+    }
+    const probe = this.opts.authProbeMs ?? 300_000;
+    return {
+      state: 'auth-failed',
+      reason: describe(err),
+      delayMs: Math.round(probe * (0.8 + 0.4 * this.random())),
+    };
+  }
+
+  /** True when recent cycles are slow enough to call the panel degraded (p95 > half the request timeout). */
+  private recordDuration(ms: number): boolean {
+    this.recentDurations.push(ms);
+    if (this.recentDurations.length > 10) this.recentDurations.shift();
+    if (this.recentDurations.length < 5) return false;
+    const sorted = [...this.recentDurations].sort((a, b) => a - b);
+    const p95 = sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)];
+    return p95 > 0.5 * this.timing.requestTimeoutMs;
+  }
+
+  // ---- commands ------------------------------------------------------------------------------------------
+
+  private async command(
+    run: (t: PanelTransport, signal: AbortSignal) => Promise<CommandOutcome>,
+  ): Promise<CommandOutcome> {
+    const t = this.transport;
+    if (!t || this.state === 'stopped') {
+      throw new PanelError('refused-command', `panel is ${this.state}: command not sent`);
+    }
+    const abort = new AbortController();
+    const deadline = setTimeout(
+      () => abort.abort(new PanelError('timeout', 'command outcome unknown: no answer in time')),
+      this.timing.requestTimeoutMs * 2 + 5000,
+    );
+    try {
+      return await settleBy(run(t, abort.signal), abort.signal);
+    } finally {
+      clearTimeout(deadline);
+      // Subscribers should see the new relay state soon, not one interval later.
+      if (this.state === 'online' || this.state === 'degraded') this.kick();
+    }
+  }
+
+  // ---- watchdog ------------------------------------------------------------------------------------------
+
+  private armWatchdog(): void {
+    const period = this.opts.watchdogMs ?? Math.max(2 * this.timing.intervalMs, 2 * this.timing.backoffCapMs);
+    this.watchdogTimer = setInterval(() => this.watchdog(), period);
+  }
+
+  /**
+   * Protects against the class of bug behind SPAN #242: a lost timer or a promise that never settles would
+   * otherwise leave the panel "unavailable" until someone redeploys.
+   */
+  private watchdog(): void {
+    if (this.state === 'stopped') return;
+    const now = Date.now();
+    const hung =
+      this.inFlight !== null && now - this.lastAttemptStartedAt > this.timing.cycleDeadlineMs + 2000;
+    const lost = this.inFlight === null && this.timer === null;
+    const late = this.timer !== null && this.nextAttemptAt !== null && now > this.nextAttemptAt + 5000;
+    if (!hung && !lost && !late) return;
+    this.counters.watchdogRescues += 1;
+    this.logger.warn(
+      `${this.opts.label}: watchdog restarted a stalled poll loop (${hung ? 'hung cycle' : 'lost schedule'})`,
+    );
+    if (hung) {
+      this.generation += 1;
+      this.inFlightAbort?.abort(new PanelError('timeout', 'watchdog aborted a hung cycle'));
+      this.inFlight = null;
+      this.transport?.reset();
+    }
+    this.schedule(0);
+  }
+
+  // ---- state and fan-out ---------------------------------------------------------------------------------
+
+  private applyState(decision: Decision, force: boolean): void {
+    const previous = this.state;
+    const transition = force || previous !== decision.state;
+    const repeatWorthShowing =
+      decision.state === 'offline' || decision.state === 'auth-failed' || decision.state === 'connecting';
+    this.state = decision.state;
+    if (!transition && !repeatWorthShowing && this.current.reason === decision.reason) return;
+    this.current = this.buildHealth(decision.state, previous, decision.reason, transition);
+    for (const l of [...this.listeners]) {
+      try {
+        l.onHealth?.(this.current);
+      } catch (e) {
+        this.logger.error(`${this.opts.label}: a health subscriber threw: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private emitData(data: DataEvent): void {
+    const event = this.withAge(data);
+    for (const l of [...this.listeners]) {
+      try {
+        l.onData?.(event);
+      } catch (e) {
+        this.logger.error(`${this.opts.label}: a data subscriber threw: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private buildHealth(
+    state: HealthState,
+    previous: HealthState | null,
+    reason: string,
+    transition = true,
+  ): HealthEvent {
+    const now = Date.now();
+    const nextIn =
+      state === 'stopped' || this.nextAttemptAt === null ? null : Math.max(0, this.nextAttemptAt - now);
+    const unhealthy = state === 'offline' || state === 'degraded' || state === 'auth-failed';
+    return {
+      state,
+      previous,
+      reason,
+      errorClass: state === 'online' || state === 'stopped' ? null : (this.lastError?.errorClass ?? null),
+      consecutiveFailures: this.consecutiveFailures,
+      lastSuccessAt: this.lastSuccessAt === null ? null : new Date(this.lastSuccessAt).toISOString(),
+      nextAttemptAt: nextIn === null ? null : new Date(now + nextIn).toISOString(),
+      nextAttemptInMs: nextIn,
+      outageMs:
+        unhealthy && this.firstFailureAt !== null
+          ? now - this.firstFailureAt
+          : state === 'online' && previous !== 'online'
+            ? this.lastOutageMs
+            : null,
+      since: new Date(now).toISOString(),
+      api: this.transport?.api ?? null,
+      legacyApi: this.transport?.api === 'v1',
+      dataModel: this.transport?.dataModel ?? null,
+      transition,
+    };
+  }
+
+  private withAge(data: DataEvent): DataEvent {
+    return { ...data, dataAgeMs: Math.max(0, Date.now() - data.snapshot.receivedAt) };
+  }
+
+  // ---- lifecycle helpers ---------------------------------------------------------------------------------
+
+  private dropTransport(): void {
+    const t = this.transport;
+    this.transport = null;
+    if (t) t.close().catch((e) => this.logger.debug(`${this.opts.label}: closing transport: ${String(e)}`));
+  }
+
+  private async teardown(): Promise<void> {
+    this.generation += 1;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.watchdogTimer) clearInterval(this.watchdogTimer);
+    this.timer = null;
+    this.watchdogTimer = null;
+    this.nextAttemptAt = null;
+    this.inFlightAbort?.abort(new PanelError('canceled', 'panel connection stopped'));
+    this.inFlightAbort = null;
+    this.inFlight = null;
+    const t = this.transport;
+    this.transport = null;
+    if (t) await t.close().catch(() => undefined);
+  }
+
+  private resetCounters(): void {
+    this.consecutiveFailures = 0;
+    this.firstFailureAt = null;
+    this.lastError = null;
+    this.authRetried = false;
+    this.backoff.reset();
+    this.recentDurations.length = 0;
+    this.pendingKick = false;
+  }
+}
+
+/** Resolves or rejects with `work`, or rejects with the abort reason as soon as `signal` aborts. */
+function settleBy<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  // The abandoned promise may still reject later: never let that become an unhandled rejection.
+  work.catch(() => undefined);
+  if (signal.aborted) return Promise.reject(asPanelError(signal.reason));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(asPanelError(signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function describe(err: PanelError): string {
+  const detail = err.status !== undefined ? `HTTP ${err.status}` : err.code;
+  return `${err.errorClass}${detail ? ` (${detail})` : ''}: ${err.message}`;
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s`;
+  const m = Math.round(s / 60);
+  if (m < 120) return `${m} min`;
+  return `${(m / 60).toFixed(1)} h`;
+}
+
+const silentLogger: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
