@@ -18,7 +18,7 @@ export interface SupervisorOptions {
    * Creates the transport (and detects the API on `auto`). Called at start, after an authentication
    * failure (once, so a token changed in the config is re-read) and after restart(). May throw a PanelError.
    */
-  createTransport: (signal: AbortSignal) => Promise<PanelTransport>;
+  createTransport: (signal: AbortSignal, cause: TransportCause) => Promise<PanelTransport>;
   /** Poll / snapshot interval P in ms. 0 = push every change (v2 only); health is then checked every 5 s. */
   intervalMs: number;
   /** Names the panel in log lines, e.g. "SPAN panel 192.168.1.20". Never a secret. */
@@ -36,6 +36,9 @@ export interface SupervisorOptions {
   watchdogMs?: number;
   random?: () => number;
 }
+
+/** Why a transport is being (re)created: 'auth' means the previous one was rejected by the panel. */
+export type TransportCause = 'start' | 'auth';
 
 /** Interval used for health checks when data is pushed on every change (intervalMs = 0). */
 const PUSH_HEALTH_INTERVAL_MS = 5000;
@@ -243,7 +246,7 @@ export class PanelSupervisor implements PanelHealthSupervisor {
   }
 
   private async createTransport(signal: AbortSignal): Promise<PanelTransport> {
-    const t = await this.opts.createTransport(signal);
+    const t = await this.opts.createTransport(signal, this.authRetried ? 'auth' : 'start');
     this.counters.transportsCreated += 1;
     if (signal.aborted) {
       await t.close().catch(() => undefined);
@@ -368,14 +371,15 @@ export class PanelSupervisor implements PanelHealthSupervisor {
     };
   }
 
-  /** True when recent cycles are slow enough to call the panel degraded (p95 > half the request timeout). */
+  /**
+   * True when the panel is slow: at least 3 of the last 10 cycles took more than half the request timeout.
+   * (One cycle with an in-request retry is not "slow"; a panel that keeps answering late is.)
+   */
   private recordDuration(ms: number): boolean {
     this.recentDurations.push(ms);
     if (this.recentDurations.length > 10) this.recentDurations.shift();
-    if (this.recentDurations.length < 5) return false;
-    const sorted = [...this.recentDurations].sort((a, b) => a - b);
-    const p95 = sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)];
-    return p95 > 0.5 * this.timing.requestTimeoutMs;
+    const slow = this.recentDurations.filter((d) => d > 0.5 * this.timing.requestTimeoutMs).length;
+    return slow >= 3;
   }
 
   // ---- commands ------------------------------------------------------------------------------------------

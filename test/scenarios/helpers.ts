@@ -1,0 +1,116 @@
+import { createPanelSupervisor, type ConnectionTuning } from '../../src/connection';
+import type { PanelConnectionConfig } from '../../src/connection/config';
+import { SimulatedPanel, type SimulatedPanelOptions } from '../../src/simulator';
+import type { PanelSupervisor } from '../../src/supervisor/supervisor';
+import type { DataEvent, HealthEvent, HealthState } from '../../src/supervisor/types';
+import { CapturingLogger } from '../helpers/scripted-transport';
+
+export const TOKEN = 'scenario-token-8f1d2c';
+
+/**
+ * Scaled-down timing for fault scenarios over loopback (resilience.md §6.9 numbers divided by ~25): the
+ * same state machine and ratios, so a run takes seconds instead of minutes.
+ */
+export const FAST: ConnectionTuning = {
+  timing: { requestTimeoutMs: 400, cycleDeadlineMs: 2000, backoffCapMs: 1000 },
+  offlineAfterMs: 600,
+  backoffInitialMs: 100,
+  authProbeMs: 2000,
+  watchdogMs: 3000,
+};
+export const FAST_INTERVAL_S = 0.2;
+/** max(P, 1.2·cap) + T_req for FAST. */
+export const FAST_RECOVERY_BOUND_MS = Math.max(200, 1.2 * 1000) + 400;
+
+export interface Harness {
+  panel: SimulatedPanel;
+  sup: PanelSupervisor;
+  logger: CapturingLogger;
+  health: HealthEvent[];
+  data: DataEvent[];
+  config: PanelConnectionConfig;
+  /** Resolves when the supervisor reaches `state` (rejects after `timeoutMs`). */
+  waitFor(state: HealthState, timeoutMs?: number): Promise<number>;
+  transitions(): HealthState[];
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  opts: {
+    sim?: SimulatedPanelOptions;
+    tuning?: ConnectionTuning;
+    intervalS?: number;
+    token?: string;
+  } = {},
+): Promise<Harness> {
+  const panel = await SimulatedPanel.start({ token: TOKEN, tickMs: 0, controlPort: null, ...opts.sim });
+  const logger = new CapturingLogger();
+  const config: PanelConnectionConfig = {
+    host: `127.0.0.1:${panel.ports.http}`,
+    api: 'v1',
+    intervalS: opts.intervalS ?? FAST_INTERVAL_S,
+    mqttPort: 8883,
+    token: opts.token ?? TOKEN,
+  };
+  const sup = createPanelSupervisor(config, logger, { ...FAST, ...opts.tuning });
+  const health: HealthEvent[] = [];
+  const data: DataEvent[] = [];
+  const waiters: { state: HealthState; resolve: (t: number) => void }[] = [];
+  sup.subscribe({
+    onHealth: (e) => {
+      health.push(e);
+      for (const w of [...waiters]) {
+        if (w.state === e.state) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(Date.now());
+        }
+      }
+    },
+    onData: (d) => data.push(d),
+  });
+  sup.start();
+  return {
+    panel,
+    sup,
+    logger,
+    health,
+    data,
+    config,
+    transitions: () => health.filter((e) => e.transition).map((e) => e.state),
+    waitFor(state, timeoutMs = 10_000) {
+      if (sup.health.state === state) return Promise.resolve(Date.now());
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`state ${state} not reached in ${timeoutMs} ms (now ${sup.health.state})`)),
+          timeoutMs,
+        );
+        waiters.push({
+          state,
+          resolve: (t) => {
+            clearTimeout(timer);
+            resolve(t);
+          },
+        });
+      });
+    },
+    async close() {
+      await sup.stop();
+      await panel.close();
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Collects unhandled rejections during a test: there must be none. */
+export function trackUnhandled(): { list: unknown[]; stop(): void } {
+  const list: unknown[] = [];
+  const onRejection = (reason: unknown) => list.push(reason);
+  process.on('unhandledRejection', onRejection);
+  return { list, stop: () => process.off('unhandledRejection', onRejection) };
+}
+
+/** Waits until no cycle is in flight, so request counters describe whole cycles only. */
+export async function betweenCycles(sup: PanelSupervisor): Promise<void> {
+  while ((sup as unknown as { inFlight: unknown }).inFlight !== null) await sleep(2);
+}
