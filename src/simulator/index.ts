@@ -1,0 +1,20 @@
+/** Public API of the simulated SPAN panel (test and development tool; not shipped in the package). */
+export { SimulatedPanel } from './panel';
+export type { SimPlugin, SimPluginContext, SimPorts, SimulatedPanelOptions } from './panel';
+export { PanelState, DEFAULT_FIRMWARE } from './state';
+export type { PanelStateOptions } from './state';
+export type * from './state-types';
+export { FaultController } from './faults/controller';
+export type { FaultHost, InjectResult, PluginFaultHandler } from './faults/controller';
+export type * from './faults/types';
+export { nginxErrorPage } from './faults/apply';
+export { TokenRegistry } from './auth/tokens';
+export type { IssuedToken, RegisteredClient } from './auth/tokens';
+export { ProximityWindow, DEFAULT_PROXIMITY_WINDOW_MS } from './auth/proximity';
+export { RequestStats } from './http/request-stats';
+export type { RouteCount, StatsSnapshot } from './http/request-stats';
+export type { KeepAliveMode, KeepAliveOptions, CloseWith } from './http/keep-alive';
+export type { RequestHandler } from './http/server';
+export { sendJson, sendBody, type Headers as ResponseHeaders } from './http/respond';
+export { readBody, V1_DEPRECATION_HEADERS } from './http/v1-router';
+export { V1_MISSING_TOKEN_BODY, V1_INVALID_TOKEN_DETAIL } from './http/v1-payloads';
