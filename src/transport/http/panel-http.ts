@@ -1,0 +1,296 @@
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import axios, { type AxiosError, type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
+import axiosRetry from 'axios-retry';
+import { PanelError } from '../errors';
+import { classifyHttpError, isStaleSocketFailure } from './classify';
+import { parseRetryAfter } from './retry-after';
+import { RetryBudget } from './retry-budget';
+
+export interface DebugLogger {
+  debug(msg: string): void;
+}
+
+export interface PanelHttpOptions {
+  /** Host name or IP, optionally with ":port" ("192.168.1.20", "span.local:8080", "[::1]:8080"). */
+  host: string;
+  /** Overrides a port given in `host`. */
+  port?: number;
+  /** Per-attempt timeout (axios `timeout`), default 5000 ms. */
+  requestTimeoutMs?: number;
+  /**
+   * Hard bound for one call including its in-request retry, default 2 × requestTimeoutMs + 500 ms (the
+   * supervisor's smallest cycle deadline). A gateway retry is only started when it still fits.
+   */
+  callDeadlineMs?: number;
+  /** Idle time after which a pooled socket is dropped; must stay below the panel's 5 s keep-alive. */
+  idleSocketMs?: number;
+  /**
+   * Keep-alive race mitigation (default on): idle-socket timeout in the agent plus one immediate retry on a
+   * stale socket. Off = a plain keep-alive agent without timeout and no stale-socket retry (control tests).
+   */
+  mitigation?: boolean;
+  /** Response bodies above this size are a protocol error (default 4 MiB; the largest v1 body is ~9 KB). */
+  maxBodyBytes?: number;
+  logger?: DebugLogger;
+  /** Source of jitter for gateway retry delays (tests). */
+  random?: () => number;
+  retryBudget?: RetryBudget;
+}
+
+export interface HttpCall {
+  method: 'GET' | 'POST';
+  path: string;
+  signal: AbortSignal;
+  /** Bearer token; omitted for unauthenticated endpoints. Never logged. */
+  token?: string;
+  body?: unknown;
+}
+
+export interface HttpResult {
+  status: number;
+  text: string;
+}
+
+interface CallMeta {
+  deadlineAt: number;
+  path: string;
+}
+
+const GATEWAY = new Set([502, 503, 504]);
+const MAX_IDLE_SOCKET_MS = 4000;
+
+/** Counts of what the in-request retry layer did; exposed for tests and diagnostics. */
+export interface RetryStats {
+  staleSocketRetries: number;
+  gatewayRetries: number;
+  gatewayRetriesDenied: number;
+}
+
+/**
+ * One per panel: a keep-alive agent tuned against the panel's 5 s idle close (resilience.md §6.5), one axios
+ * instance with axios-retry attached once, and a deadline on every call. Every failure leaves as a classified
+ * PanelError; every success is a 2xx with its raw body text (callers parse and validate it).
+ */
+export class PanelHttpClient {
+  readonly baseURL: string;
+  readonly requestTimeoutMs: number;
+  readonly callDeadlineMs: number;
+  readonly idleSocketMs: number;
+  readonly mitigation: boolean;
+  readonly retryStats: RetryStats = { staleSocketRetries: 0, gatewayRetries: 0, gatewayRetriesDenied: 0 };
+  readonly retryBudget: RetryBudget;
+
+  private currentAgent: http.Agent;
+  private readonly instance: AxiosInstance;
+  private readonly logger: DebugLogger | undefined;
+  private readonly random: () => number;
+  private readonly callMeta = new WeakMap<AbortSignal, CallMeta>();
+  /** Planned delay for the retry of a given error, decided in retryCondition and read by retryDelay. */
+  private readonly plannedDelay = new WeakMap<object, number>();
+  private readonly inFlight = new Set<AbortController>();
+  private closed = false;
+
+  constructor(opts: PanelHttpOptions) {
+    this.baseURL = buildBaseURL(opts.host, opts.port);
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 5000;
+    this.callDeadlineMs = opts.callDeadlineMs ?? 2 * this.requestTimeoutMs + 500;
+    // Never at or above the panel's 5 s keep-alive (less 1 s for latency and timer lag).
+    this.idleSocketMs = Math.min(opts.idleSocketMs ?? 3000, MAX_IDLE_SOCKET_MS);
+    this.mitigation = opts.mitigation ?? true;
+    this.logger = opts.logger;
+    this.random = opts.random ?? Math.random;
+    this.retryBudget = opts.retryBudget ?? new RetryBudget();
+    this.currentAgent = this.makeAgent();
+
+    this.instance = axios.create({
+      baseURL: this.baseURL,
+      // The real ClientRequest (not follow-redirects' wrapper) ends up in error.request: reusedSocket readable.
+      maxRedirects: 0,
+      timeout: this.requestTimeoutMs,
+      // Bodies come back as text and are parsed by us: axios' silent JSON parsing would hand a string on to
+      // the caller as if it were data.
+      responseType: 'text',
+      transformResponse: [(data: unknown) => data],
+      maxContentLength: opts.maxBodyBytes ?? 4 * 1024 * 1024,
+      proxy: false,
+      headers: { Accept: 'application/json', 'User-Agent': 'node-red-span-panel' },
+    });
+    // Always the current agent, also on axios-retry's second attempt after a reset().
+    this.instance.interceptors.request.use((config: InternalAxiosRequestConfig) => {
+      config.httpAgent = this.currentAgent;
+      return config;
+    });
+    axiosRetry(this.instance, {
+      retries: 1,
+      // The retry gets a full per-attempt timeout; the call deadline still bounds the whole call.
+      shouldResetTimeout: true,
+      retryCondition: (err) => this.shouldRetry(err),
+      // Our own delay function: never axios-retry's default, which honours Retry-After without a cap.
+      retryDelay: (_n, err) => this.plannedDelay.get(err) ?? 0,
+      onRetry: (_n, err) => {
+        const delay = Math.round(this.plannedDelay.get(err) ?? 0);
+        const path = err.config?.signal ? this.callMeta.get(err.config.signal as AbortSignal)?.path : '';
+        this.logger?.debug(
+          `GET ${path}: retrying once in ${delay} ms after ${err.response ? `HTTP ${err.response.status}` : (err.code ?? err.message)}`,
+        );
+      },
+    });
+  }
+
+  /** The agent currently in use (tests check pooling, reset and close through it). */
+  get agent(): http.Agent {
+    return this.currentAgent;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private makeAgent(): http.Agent {
+    const base = { keepAlive: true, maxSockets: 4, maxFreeSockets: 4, scheduling: 'lifo' as const };
+    // `timeout` drops idle sockets before the panel does, and makes Node honour Keep-Alive hints.
+    return new http.Agent(this.mitigation ? { ...base, timeout: this.idleSocketMs } : base);
+  }
+
+  private shouldRetry(err: AxiosError): boolean {
+    const signal = err.config?.signal as AbortSignal | undefined;
+    const meta = signal ? this.callMeta.get(signal) : undefined;
+    // Not one of our calls, or canceled/aborted by us: never retried (axios-retry would "retry" ERR_CANCELED).
+    if (!meta || !signal || signal.aborted || this.closed) return false;
+    if (err.code === 'ERR_CANCELED' || err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT') return false;
+    // Writes are sent exactly once.
+    if ((err.config?.method ?? '').toLowerCase() !== 'get') return false;
+
+    if (isStaleSocketFailure(err)) {
+      if (!this.mitigation) return false;
+      // Pooled sockets idle at least as long as this one are just as dead: the retry must not pick one.
+      for (const socket of socketsOf(this.currentAgent.freeSockets)) socket.destroy();
+      this.plannedDelay.set(err, 0);
+      this.retryStats.staleSocketRetries += 1;
+      return true;
+    }
+    const status = err.response?.status;
+    if (status === undefined || !GATEWAY.has(status)) return false;
+    // A server that names its own delay is rate limiting: the supervisor honours that, not us.
+    if (parseRetryAfter(err.response?.headers?.['retry-after']) !== undefined) return false;
+    const delay = 250 + this.random() * 750;
+    if (Date.now() + delay + this.requestTimeoutMs > meta.deadlineAt || !this.retryBudget.tryAcquire()) {
+      this.retryStats.gatewayRetriesDenied += 1;
+      return false;
+    }
+    this.plannedDelay.set(err, delay);
+    this.retryStats.gatewayRetries += 1;
+    return true;
+  }
+
+  /** Sends one call (GET: at most one in-request retry; POST: exactly once). Throws a classified PanelError. */
+  async request(call: HttpCall): Promise<HttpResult> {
+    const ctx = { method: call.method, path: call.path };
+    if (this.closed) throw new PanelError('canceled', `${call.method} ${call.path}: transport closed`);
+    if (call.signal.aborted)
+      throw classifyHttpError(new Error('aborted'), { ...ctx, abortReason: call.signal.reason });
+
+    const ctrl = new AbortController();
+    const onCallerAbort = () =>
+      ctrl.abort(call.signal.reason ?? new PanelError('canceled', 'aborted by caller'));
+    call.signal.addEventListener('abort', onCallerAbort, { once: true });
+    const deadline = setTimeout(
+      () => ctrl.abort(new PanelError('timeout', `no complete answer within ${this.callDeadlineMs} ms`)),
+      this.callDeadlineMs,
+    );
+    this.callMeta.set(ctrl.signal, { deadlineAt: Date.now() + this.callDeadlineMs, path: call.path });
+    this.inFlight.add(ctrl);
+    try {
+      const sent = this.instance.request<string>({
+        method: call.method,
+        url: call.path,
+        signal: ctrl.signal,
+        headers: call.token ? { Authorization: `Bearer ${call.token}` } : {},
+        data: call.body,
+        ...(call.method === 'GET' ? {} : { 'axios-retry': { retries: 0 } }),
+      });
+      const res = await settleBy(sent, ctrl.signal);
+      this.retryBudget.recordSuccess();
+      return { status: res.status, text: typeof res.data === 'string' ? res.data : String(res.data ?? '') };
+    } catch (e) {
+      throw classifyHttpError(e, {
+        ...ctx,
+        abortReason: ctrl.signal.aborted ? (ctrl.signal.reason ?? 'aborted') : undefined,
+      });
+    } finally {
+      clearTimeout(deadline);
+      call.signal.removeEventListener('abort', onCallerAbort);
+      this.inFlight.delete(ctrl);
+    }
+  }
+
+  /** Drops every pooled socket and starts over with a fresh agent (after an outage, an IP change…). */
+  reset(): void {
+    if (this.closed) return;
+    const old = this.currentAgent;
+    this.currentAgent = this.makeAgent();
+    old.destroy();
+  }
+
+  /** Aborts calls in flight, destroys the agent and waits until its pools are empty. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const ctrl of this.inFlight) ctrl.abort(new PanelError('canceled', 'transport closed'));
+    const agent = this.currentAgent;
+    agent.destroy();
+    // The agent forgets a socket on its 'close' event, a tick or two after destroy(); bounded wait for that.
+    const giveUpAt = Date.now() + 1000;
+    while (pooledSockets(agent) > 0 && Date.now() < giveUpAt) {
+      for (const s of [...socketsOf(agent.sockets), ...socketsOf(agent.freeSockets)]) s.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+}
+
+function socketsOf(pool: NodeJS.ReadOnlyDict<Socket[]>): Socket[] {
+  return Object.values(pool).flatMap((list) => list ?? []);
+}
+
+export function pooledSockets(agent: http.Agent): number {
+  return socketsOf(agent.sockets).length + socketsOf(agent.freeSockets).length;
+}
+
+/** Rejects as soon as `signal` aborts, even if the underlying promise were to hang. */
+function settleBy<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  work.catch(() => undefined);
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+export function buildBaseURL(host: string, port?: number): string {
+  const trimmed = host
+    .trim()
+    .replace(/^https?:\/\//i, '')
+    .replace(/\/+$/, '');
+  if (trimmed === '' || /[/?#@\s]/.test(trimmed)) {
+    throw new PanelError('client', `invalid panel host "${host}"`);
+  }
+  let url: URL;
+  try {
+    url = new URL(`http://${trimmed}`);
+  } catch {
+    throw new PanelError('client', `invalid panel host "${host}"`);
+  }
+  if (port !== undefined) url.port = String(port);
+  return url.origin;
+}
