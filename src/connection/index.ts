@@ -22,7 +22,7 @@ export type ConnectionTuning = Pick<
   | 'random'
 > & {
   /** v1 client knobs: the keep-alive race test switches the mitigation off to prove it matters. */
-  v1?: Pick<V1TransportOptions, 'idleSocketMs' | 'mitigation'>;
+  v1?: Pick<V1TransportOptions, 'idleSocketMs' | 'mitigation' | 'lookup'>;
 };
 
 /**

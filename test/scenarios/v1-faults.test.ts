@@ -291,6 +291,51 @@ describe('v1 fault scenarios (simulated panel, real timers)', function () {
 describe('v1 scenarios: configuration change and long random fault sequences', function () {
   this.timeout(90_000);
 
+  it('#6 unreachable (name resolution fails, then no route): classified unreachable, agent recreated once, recovers', async () => {
+    // The resolver is stubbed: no DNS query leaves the machine. The name resolves to loopback when healthy.
+    let failure: 'ENOTFOUND' | 'EHOSTUNREACH' | null = null;
+    const lookup = ((_host: string, options: unknown, cb: (...args: unknown[]) => void) => {
+      const callback = typeof options === 'function' ? (options as typeof cb) : cb;
+      const all = typeof options === 'object' && options !== null && (options as { all?: boolean }).all;
+      setImmediate(() => {
+        if (failure)
+          return callback(
+            Object.assign(new Error(`getaddrinfo ${failure} span-panel.test`), { code: failure }),
+          );
+        if (all) return callback(null, [{ address: '127.0.0.1', family: 4 }]);
+        callback(null, '127.0.0.1', 4);
+      });
+    }) as unknown as import('node:net').LookupFunction;
+    const h = await startHarness({ tuning: { v1: { lookup } } });
+    try {
+      h.config.host = `span-panel.test:${h.panel.ports.http}`;
+      await h.sup.restart();
+      await h.waitFor('online');
+      const transport = h.sup.activeTransport as unknown as { http: { agent: Agent } };
+      const agents = new Set<Agent>([transport.http.agent]);
+      const seen = setInterval(() => agents.add(transport.http.agent), 20);
+      // The panel drops off the network: its connections die and its name no longer resolves.
+      failure = 'ENOTFOUND';
+      await h.panel.faults.refuse();
+      await h.waitFor('offline', 3000);
+      assert.equal(h.sup.health.errorClass, 'unreachable');
+      failure = 'EHOSTUNREACH';
+      await sleep(1200);
+      assert.equal(h.sup.health.state, 'offline');
+      assert.equal(h.sup.health.errorClass, 'unreachable');
+      failure = null;
+      await h.panel.faults.reopen();
+      const healthyAt = Date.now();
+      const onlineAt = await h.waitFor('online', FAST_RECOVERY_BOUND_MS + 1000);
+      clearInterval(seen);
+      assert.ok(onlineAt - healthyAt <= FAST_RECOVERY_BOUND_MS, `recovered in ${onlineAt - healthyAt} ms`);
+      assert.equal(agents.size, 2, 'the HTTP agent was recreated exactly once for the outage');
+      assert.equal(h.logger.count('warn'), 2, 'legacy-API warning + one offline warning');
+    } finally {
+      await h.close();
+    }
+  });
+
   it('#12 panel moved (new address in the config): online again within one cycle of the restart', async () => {
     const h = await startHarness();
     const { SimulatedPanel } = await import('../../src/simulator');

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { Socket } from 'node:net';
+import type { LookupFunction, Socket } from 'node:net';
 import axios, { type AxiosError, type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
 import axiosRetry from 'axios-retry';
 import { PanelError } from '../errors';
@@ -36,6 +36,8 @@ export interface PanelHttpOptions {
   /** Source of jitter for gateway retry delays (tests). */
   random?: () => number;
   retryBudget?: RetryBudget;
+  /** Name resolution override (tests stub DNS failures with it; default: the OS resolver). */
+  lookup?: LookupFunction;
 }
 
 export interface HttpCall {
@@ -78,6 +80,7 @@ export class PanelHttpClient {
   readonly callDeadlineMs: number;
   readonly idleSocketMs: number;
   readonly mitigation: boolean;
+  private readonly lookup: LookupFunction | undefined;
   readonly retryStats: RetryStats = { staleSocketRetries: 0, gatewayRetries: 0, gatewayRetriesDenied: 0 };
   readonly retryBudget: RetryBudget;
 
@@ -101,6 +104,7 @@ export class PanelHttpClient {
     this.logger = opts.logger;
     this.random = opts.random ?? Math.random;
     this.retryBudget = opts.retryBudget ?? new RetryBudget();
+    this.lookup = opts.lookup;
     this.currentAgent = this.makeAgent();
 
     this.instance = axios.create({
@@ -148,7 +152,13 @@ export class PanelHttpClient {
   }
 
   private makeAgent(): http.Agent {
-    const base = { keepAlive: true, maxSockets: 4, maxFreeSockets: 4, scheduling: 'lifo' as const };
+    const base = {
+      keepAlive: true,
+      maxSockets: 4,
+      maxFreeSockets: 4,
+      scheduling: 'lifo' as const,
+      ...(this.lookup ? { lookup: this.lookup } : {}),
+    };
     // `timeout` drops idle sockets before the panel does, and makes Node honour Keep-Alive hints.
     return new http.Agent(this.mitigation ? { ...base, timeout: this.idleSocketMs } : base);
   }

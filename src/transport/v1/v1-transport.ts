@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import type { LookupFunction } from 'node:net';
 import { EnergyGuard } from '../../model/energy-guard';
 import {
   shedToV1Priority,
@@ -33,6 +34,8 @@ export interface V1TransportOptions {
   random?: () => number;
   /** Clock for snapshot timestamps. */
   now?: () => number;
+  /** Name resolution override, for tests of an unreachable panel. */
+  lookup?: LookupFunction;
 }
 
 /** What a command's POST failure says about whether the panel may have applied it. */
@@ -68,6 +71,7 @@ export class V1Transport implements PanelTransport {
       mitigation: opts.mitigation,
       logger: opts.logger,
       random: opts.random,
+      lookup: opts.lookup,
     });
   }
 
