@@ -1,0 +1,180 @@
+import type { EnergyGuard } from '../../model/energy-guard';
+import type { Battery, Circuit, PanelSnapshot } from '../../model/panel';
+import {
+  CIRCUIT_TYPE,
+  consumptionPositive,
+  deriveDsmState,
+  deriveRunConfig,
+  doorOf,
+  finalizeSnapshot,
+  not,
+  powerSourceOf,
+  relayOf,
+  shedOf,
+  type GridInputs,
+  type ParsedPanel,
+} from './homie-common';
+import {
+  booleanValue,
+  findNode,
+  numberValue,
+  stringValue,
+  type HomieDevice,
+  type HomieTree,
+} from './homie-tree';
+
+/**
+ * The flat data model (firmware r202603–r202627, no dataModelVersion): one Homie device, the panel serial,
+ * with one node per function and one node per circuit (SPAN docs/public/mqtt-topic-reference.md).
+ * Nodes are recognised by their `$description` type, never by the shape of their id; the documented ids
+ * are only a fallback for a node whose description carries no type.
+ */
+
+const T = {
+  core: 'energy.ebus.device.distribution-enclosure.core',
+  lugs: 'energy.ebus.device.lugs',
+  lugsUp: 'energy.ebus.device.lugs.upstream',
+  lugsDown: 'energy.ebus.device.lugs.downstream',
+  powerFlows: 'energy.ebus.device.power-flows',
+  bess: 'energy.ebus.device.bess',
+};
+
+/** Upstream / downstream lugs node: by type + `direction`, then by the lugs sub-types, then by id. */
+function lugsNode(dev: HomieDevice, direction: 'UPSTREAM' | 'DOWNSTREAM'): string | null {
+  const nodes = dev.description?.nodes ?? [];
+  for (const [id, n] of nodes) {
+    if (n.type === T.lugs && stringValue(dev, id, 'direction') === direction) return id;
+  }
+  const sub = direction === 'UPSTREAM' ? T.lugsUp : T.lugsDown;
+  const ids =
+    direction === 'UPSTREAM' ? ['lugs-upstream', 'upstream-lugs'] : ['lugs-downstream', 'downstream-lugs'];
+  return findNode(dev, [sub], ids);
+}
+
+function parseCircuit(dev: HomieDevice, id: string): Circuit {
+  const space = numberValue(dev, id, 'space');
+  const dipole = booleanValue(dev, id, 'dipole');
+  const tabs = space === null || !Number.isInteger(space) ? [] : dipole ? [space, space + 2] : [space];
+  const powerRawW = numberValue(dev, id, 'active-power');
+  const priorityRaw = stringValue(dev, id, 'shed-priority');
+  return {
+    id,
+    name: stringValue(dev, id, 'name'),
+    tabs,
+    relay: relayOf(stringValue(dev, id, 'relay')),
+    priority: shedOf(priorityRaw),
+    priorityRaw,
+    controllable: not(booleanValue(dev, id, 'always-on')),
+    sheddable: booleanValue(dev, id, 'sheddable'),
+    neverBackup: booleanValue(dev, id, 'never-backup'),
+    powerW: consumptionPositive(powerRawW),
+    powerRawW,
+    // Panel perspective: exported = panel → circuit (consumption), imported = circuit → panel.
+    consumedEnergyWh: numberValue(dev, id, 'exported-energy'),
+    producedEnergyWh: numberValue(dev, id, 'imported-energy'),
+    currentA: numberValue(dev, id, 'current'),
+    breakerRatingA: numberValue(dev, id, 'breaker-rating'),
+    powerUpdatedAt: null,
+    energyUpdatedAt: null,
+  };
+}
+
+/** Circuit node ids, in the order of the panel's `$description`. */
+export function flatCircuitIds(dev: HomieDevice | undefined): string[] {
+  return (dev?.description?.nodes ?? []).filter(([, n]) => n.type === CIRCUIT_TYPE).map(([id]) => id);
+}
+
+export function parseFlat(tree: HomieTree, serial: string): ParsedPanel {
+  const dev = tree.device(serial) ?? { id: serial, state: null, description: null, values: new Map() };
+  const core = findNode(dev, [T.core], ['core']);
+  const up = lugsNode(dev, 'UPSTREAM');
+  const down = lugsNode(dev, 'DOWNSTREAM');
+  const flows = findNode(dev, [T.powerFlows], ['power-flows']);
+  const bess = findNode(dev, [T.bess], ['bess']);
+
+  const gridPowerW = numberValue(dev, up, 'active-power');
+  const grid: GridInputs = {
+    islandingState: stringValue(dev, bess, 'grid-state'),
+    dominantSource: powerSourceOf(stringValue(dev, core, 'dominant-power-source')),
+    gridPowerW,
+    islandable: booleanValue(dev, core, 'grid-islandable'),
+  };
+  const dsmState = deriveDsmState(grid);
+
+  const battery: Battery | null =
+    bess === null
+      ? null
+      : {
+          socPercent: numberValue(dev, bess, 'soc'),
+          soeKWh: numberValue(dev, bess, 'soe'),
+          connected: booleanValue(dev, bess, 'connected'),
+          gridState: stringValue(dev, bess, 'grid-state'),
+        };
+
+  return {
+    panel: {
+      serial: stringValue(dev, core, 'serial-number') ?? serial,
+      model: stringValue(dev, core, 'model'),
+      firmwareVersion: stringValue(dev, core, 'software-version'),
+      mainRelay: relayOf(stringValue(dev, core, 'relay')),
+      gridPowerW,
+      feedthroughPowerW: numberValue(dev, down, 'active-power'),
+      // Upstream lugs: imported = grid → panel (consumed), exported = panel → grid (produced).
+      mainMeterEnergy: {
+        consumedEnergyWh: numberValue(dev, up, 'imported-energy'),
+        producedEnergyWh: numberValue(dev, up, 'exported-energy'),
+      },
+      // Downstream lugs run the other way: imported = panel → sub-panel (SPAN power-and-energy-conventions).
+      feedthroughEnergy: {
+        consumedEnergyWh: numberValue(dev, down, 'imported-energy'),
+        producedEnergyWh: numberValue(dev, down, 'exported-energy'),
+      },
+      dsmState,
+      dsmGridState: null,
+      currentRunConfig: deriveRunConfig(dsmState, grid),
+      doorState: doorOf(stringValue(dev, core, 'door')),
+      proximityProven: null,
+      uptimeS: null,
+      network: {
+        ethernet: booleanValue(dev, core, 'ethernet'),
+        wifi: booleanValue(dev, core, 'wifi'),
+        cellular: null,
+        vendorCloud: stringValue(dev, core, 'vendor-cloud'),
+      },
+      l1VoltageV: numberValue(dev, core, 'l1-voltage'),
+      l2VoltageV: numberValue(dev, core, 'l2-voltage'),
+      powerFlows:
+        flows === null
+          ? null
+          : {
+              gridW: numberValue(dev, flows, 'grid'),
+              pvW: numberValue(dev, flows, 'pv'),
+              batteryW: numberValue(dev, flows, 'battery'),
+              siteW: numberValue(dev, flows, 'site'),
+            },
+    },
+    circuits: flatCircuitIds(dev).map((id) => parseCircuit(dev, id)),
+    battery,
+  };
+}
+
+export function buildFlatSnapshot(
+  tree: HomieTree,
+  serial: string,
+  guard: EnergyGuard,
+  receivedAt: number,
+): PanelSnapshot {
+  return finalizeSnapshot(parseFlat(tree, serial), 'v2-flat', guard, receivedAt);
+}
+
+/** Where commands for a flat circuit go, and which property confirms them. */
+export function flatCommandTopics(serial: string, circuitId: string) {
+  return {
+    relay: { set: `ebus/5/${serial}/${circuitId}/relay/set`, device: serial, key: `${circuitId}/relay` },
+    priority: {
+      set: `ebus/5/${serial}/${circuitId}/shed-priority/set`,
+      device: serial,
+      key: `${circuitId}/shed-priority`,
+    },
+  };
+}
