@@ -55,7 +55,8 @@ export async function createTransportFor(
   cause: TransportCause = 'start',
   v1Options: ConnectionTuning['v1'] = {},
 ): Promise<PanelTransport> {
-  const api = config.api === 'auto' ? (await detectForConfig(config, timing, signal)).api : config.api;
+  const detected = config.api === 'auto' ? await detectForConfig(config, timing, signal) : undefined;
+  const api = detected?.api ?? config.api;
   if (api === 'v1') {
     if (!config.token) {
       throw new PanelError(
@@ -74,7 +75,7 @@ export async function createTransportFor(
       ...v1Options,
     });
   }
-  return createV2ForConfig(config, timing, logger, signal, cause);
+  return createV2ForConfig(config, timing, logger, signal, cause, detected);
 }
 
 export interface ConnectionTestResult {

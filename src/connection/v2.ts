@@ -1,31 +1,57 @@
-// Interim glue until the v2 transport lands: detection by a direct probe, v2 connections refused clearly.
+import type { TransportCause } from '../supervisor/supervisor';
 import type { TimingPolicy } from '../supervisor/timing';
 import type { Logger } from '../supervisor/types';
-import type { TransportCause } from '../supervisor/supervisor';
-import { PanelError } from '../transport/errors';
+import { detectApi, type DetectResult } from '../transport/detect';
 import type { PanelTransport } from '../transport/transport';
+import { connectV2, registerV2 } from '../transport/v2';
 import type { PanelConnectionConfig, StoredV2Credentials } from './config';
 
-export async function detectForConfig(
+export function detectForConfig(
   config: PanelConnectionConfig,
   timing: TimingPolicy,
   signal: AbortSignal,
-): Promise<{ api: 'v1' | 'v2' }> {
-  void config;
-  void timing;
-  void signal;
-  return { api: 'v1' };
+): Promise<DetectResult> {
+  return detectApi(config.host, { signal, timeoutMs: timing.requestTimeoutMs });
 }
 
+/**
+ * The v2 transport for a config: stored broker credentials when there are some (registration creates a new
+ * client entry on the panel every time, so it is done once and remembered), else one registration with the
+ * passphrase (or in the door-proximity window) whose result goes to the credential store. When the panel
+ * rejected the stored credentials (`cause` 'auth') and a passphrase is configured, register again.
+ */
 export async function createV2ForConfig(
   config: PanelConnectionConfig,
   timing: TimingPolicy,
   logger: Logger,
   signal: AbortSignal,
   cause: TransportCause,
+  detected?: DetectResult,
 ): Promise<PanelTransport> {
-  void [config, timing, logger, signal, cause];
-  throw new PanelError('client', 'the v2 transport is not available in this build');
+  const stored = cause === 'auth' && config.passphrase ? null : (config.credentialStore?.load() ?? null);
+  const { transport, credentials, registered } = await connectV2({
+    host: config.host,
+    mqttPort: config.mqttPort,
+    credentials: stored,
+    passphrase: config.passphrase,
+    dataModel: detected?.api === 'v2' ? detected.dataModel : undefined,
+    logger,
+    httpTimeoutMs: timing.requestTimeoutMs,
+    // The supervisor owns long-term backoff; the MQTT reconnect loop only needs to keep up with it.
+    reconnectMaxMs: timing.backoffCapMs,
+    clientName: 'node-red-span',
+    signal,
+  });
+  if (registered && credentials) {
+    config.credentialStore?.save({
+      accessToken: credentials.accessToken,
+      brokerUsername: credentials.brokerUsername,
+      brokerPassword: credentials.brokerPassword,
+      serial: credentials.serial,
+    });
+    logger.info(`SPAN panel ${config.host}: registered with the panel (serial ${credentials.serial})`);
+  }
+  return transport;
 }
 
 export async function registerV2ForConfig(
@@ -34,6 +60,16 @@ export async function registerV2ForConfig(
   timing: TimingPolicy,
   signal: AbortSignal,
 ): Promise<StoredV2Credentials> {
-  void [config, clientName, timing, signal];
-  throw new PanelError('client', 'the v2 transport is not available in this build');
+  const c = await registerV2(config.host, {
+    name: clientName,
+    passphrase: config.passphrase,
+    signal,
+    timeoutMs: timing.requestTimeoutMs,
+  });
+  return {
+    accessToken: c.accessToken,
+    brokerUsername: c.brokerUsername,
+    brokerPassword: c.brokerPassword,
+    serial: c.serial,
+  };
 }
