@@ -2,6 +2,9 @@
 export { SimulatedPanel } from './panel';
 export type { SimPlugin, SimPluginContext, SimPorts, SimulatedPanelOptions } from './panel';
 export { PanelState, DEFAULT_FIRMWARE } from './state';
+export { createV2Plugin, V2Plugin, FLAT_FIRMWARE, PARENT_CHILD_FIRMWARE } from './v2';
+export type { V2PluginOptions, DataModel, AuthOut, BrokerViolation, CommandRecord } from './v2';
+export { HomieProbe } from './v2/probe';
 export type { PanelStateOptions } from './state';
 export type * from './state-types';
 export { FaultController } from './faults/controller';

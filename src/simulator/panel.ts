@@ -33,6 +33,7 @@ import {
 import { RequestStats } from './http/request-stats';
 import { type RequestHandler, SimHttpServer } from './http/server';
 import { PanelState, type PanelStateOptions } from './state';
+import { createV2Plugin, type V2Plugin, type V2PluginOptions } from './v2';
 
 export interface SimPluginContext {
   state: PanelState;
@@ -73,6 +74,11 @@ export interface SimulatedPanelOptions extends PanelStateOptions {
   /** Length of the proximity window opened through faults.proximity(true); default 15 min. */
   proximityWindowMs?: number;
   plugins?: SimPlugin[];
+  /**
+   * Serve the v2 "SPAN API" face too (REST bootstrap + MQTTS broker with the Homie tree), e.g.
+   * `{ dataModel: 'flat' }`; reach it through `panel.v2`. See src/simulator/v2/index.ts.
+   */
+  v2Api?: V2PluginOptions;
 }
 
 export interface SimPorts {
@@ -89,6 +95,8 @@ export class SimulatedPanel {
   readonly proximity: ProximityWindow;
   readonly ports: SimPorts = { http: 0, control: null, mqtt: null };
   readonly host: string;
+  /** The v2 face when started with the `v2Api` option (broker, credentials, v2 faults), else null. */
+  readonly v2: V2Plugin | null;
 
   private readonly http: SimHttpServer;
   private readonly control: ControlServer | null;
@@ -141,7 +149,8 @@ export class SimulatedPanel {
             this.host,
             opts.controlPort ?? 0,
           );
-    this.plugins = opts.plugins ?? [];
+    this.v2 = opts.v2Api ? createV2Plugin(opts.v2Api) : null;
+    this.plugins = [...(this.v2 ? [this.v2] : []), ...(opts.plugins ?? [])];
   }
 
   static async start(opts: SimulatedPanelOptions = {}): Promise<SimulatedPanel> {
