@@ -1,0 +1,76 @@
+/**
+ * Turns a span-circuit input message into a relay and/or priority command, or a clear error.
+ * Pure, so every accepted and rejected spelling is unit-tested without a panel.
+ */
+import { parsePriority, type ShedPriority } from '../../src/model/panel';
+
+export type SettablePriority = Exclude<ShedPriority, 'UNKNOWN'>;
+
+export interface CircuitCommand {
+  /** CLOSED = power on, OPEN = power off (the panel's relay vocabulary). */
+  relay: 'OPEN' | 'CLOSED' | null;
+  priority: SettablePriority | null;
+}
+
+export class CommandInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommandInputError';
+  }
+}
+
+const ON = new Set(['on', 'true', '1', 'closed', 'close']);
+const OFF = new Set(['off', 'false', '0', 'open']);
+
+/** on/true/1/CLOSED → CLOSED; off/false/0/OPEN → OPEN (case-insensitive). Null for anything else. */
+export function parseRelay(value: unknown): 'OPEN' | 'CLOSED' | null {
+  if (typeof value === 'boolean') return value ? 'CLOSED' : 'OPEN';
+  if (typeof value === 'number') return value === 1 ? 'CLOSED' : value === 0 ? 'OPEN' : null;
+  if (typeof value !== 'string') return null;
+  const s = value.trim().toLowerCase();
+  if (ON.has(s)) return 'CLOSED';
+  if (OFF.has(s)) return 'OPEN';
+  return null;
+}
+
+/**
+ * msg.payload switches the relay, msg.priority (v1 or v2 vocabulary) sets the shed priority; either or
+ * both. Throws CommandInputError naming what was wrong (never echoing large values).
+ */
+export function parseCircuitCommand(msg: { payload?: unknown; priority?: unknown }): CircuitCommand {
+  const hasPayload = msg.payload !== undefined && msg.payload !== null && msg.payload !== '';
+  const hasPriority = msg.priority !== undefined && msg.priority !== null && msg.priority !== '';
+  if (!hasPayload && !hasPriority) {
+    throw new CommandInputError(
+      'no command: send msg.payload on/off (true/false, 1/0, CLOSED/OPEN) or msg.priority',
+    );
+  }
+  let relay: CircuitCommand['relay'] = null;
+  if (hasPayload) {
+    relay = parseRelay(msg.payload);
+    if (relay === null) {
+      throw new CommandInputError(
+        `invalid msg.payload ${describe(msg.payload)}: expected on/off, true/false, 1/0 or CLOSED/OPEN`,
+      );
+    }
+  }
+  let priority: SettablePriority | null = null;
+  if (hasPriority) {
+    const p = parsePriority(msg.priority);
+    if (p === null || p === 'UNKNOWN') {
+      throw new CommandInputError(
+        `invalid msg.priority ${describe(msg.priority)}: expected NEVER, SOC_THRESHOLD, OFF_GRID ` +
+          '(or MUST_HAVE, NICE_TO_HAVE, NON_ESSENTIAL)',
+      );
+    }
+    priority = p;
+  }
+  return { relay, priority };
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return '(an array)';
+  return `(${typeof v})`;
+}

@@ -1,0 +1,72 @@
+/**
+ * Keeps the v2 registration result (access token, broker login, serial) in the config node's Node-RED
+ * credentials, next to the user-entered token and passphrase, so a restart reuses it instead of registering
+ * a new client on the panel. The values never leave the runtime: they are declared as `password`
+ * credentials, which Node-RED neither exports nor sends to the editor.
+ *
+ * Node-RED writes credentials to flows_cred.json when flows are next deployed; until then they live in the
+ * runtime's credential cache (a restart before that deploy registers once more with the passphrase).
+ */
+import type { NodeAPI } from 'node-red';
+import type { CredentialStore, StoredV2Credentials } from '../../src/connection/config';
+import type { SpanPanelCredentials } from './panel-types';
+
+export const REGISTRATION_FIELDS = [
+  'accessToken',
+  'brokerUsername',
+  'brokerPassword',
+  'serial',
+  'registeredHost',
+] as const;
+
+/** Raw (not environment-expanded) credentials as stored; a copy. */
+export function storedCredentials(RED: NodeAPI, nodeId: string): SpanPanelCredentials {
+  const raw = RED.nodes.getCredentials(nodeId) as SpanPanelCredentials | undefined;
+  return raw ? { ...raw } : {};
+}
+
+export function saveRegistration(
+  RED: NodeAPI,
+  nodeId: string,
+  host: string,
+  creds: StoredV2Credentials,
+): Promise<void> {
+  // addCredentials replaces the whole set: merge with what is stored (raw, so `${VAR}` references survive).
+  const merged: SpanPanelCredentials = {
+    ...storedCredentials(RED, nodeId),
+    accessToken: creds.accessToken,
+    brokerUsername: creds.brokerUsername,
+    brokerPassword: creds.brokerPassword,
+    serial: creds.serial,
+    registeredHost: host,
+  };
+  return Promise.resolve(RED.nodes.addCredentials(nodeId, merged));
+}
+
+export function loadRegistration(RED: NodeAPI, nodeId: string, host: string): StoredV2Credentials | null {
+  const c = storedCredentials(RED, nodeId);
+  if (!c.accessToken || !c.brokerUsername || !c.brokerPassword || !c.serial) return null;
+  if (c.registeredHost && c.registeredHost !== host) return null;
+  return {
+    accessToken: c.accessToken,
+    brokerUsername: c.brokerUsername,
+    brokerPassword: c.brokerPassword,
+    serial: c.serial,
+  };
+}
+
+export function nodeCredentialStore(
+  RED: NodeAPI,
+  nodeId: string,
+  host: string,
+  onError: (message: string) => void,
+): CredentialStore {
+  return {
+    load: () => loadRegistration(RED, nodeId, host),
+    save: (creds) => {
+      saveRegistration(RED, nodeId, host, creds).catch((e: unknown) =>
+        onError(`could not store the panel registration: ${(e as Error).message}`),
+      );
+    },
+  };
+}

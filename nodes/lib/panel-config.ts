@@ -1,0 +1,73 @@
+/**
+ * Validates a span-panel config node's fields (after Node-RED's environment-variable substitution) into
+ * what the connection needs. Errors name the field or variable, never a secret value.
+ */
+import { parseHost } from '../../src/connection/config';
+import { expandEnv, unresolvedEnv } from './env';
+import type { SpanPanelCredentials, SpanPanelDef } from './panel-types';
+
+export const DEFAULT_INTERVAL_S = 5;
+export const DEFAULT_MQTT_PORT = 8883;
+
+export interface ResolvedPanelConfig {
+  host: string;
+  api: 'auto' | 'v1' | 'v2';
+  intervalS: number;
+  mqttPort: number;
+  token?: string;
+  passphrase?: string;
+}
+
+export type ResolveResult = { ok: true; config: ResolvedPanelConfig } | { ok: false; error: string };
+
+export function resolvePanelConfig(
+  def: SpanPanelDef,
+  creds: SpanPanelCredentials | undefined,
+  lookupEnv: (name: string) => unknown,
+): ResolveResult {
+  const host = expandEnv(String(def.host ?? '').trim(), lookupEnv);
+  if (!host) return { ok: false, error: 'no panel host configured' };
+  const missingHost = unresolvedEnv(host);
+  if (missingHost.length) return { ok: false, error: `environment variable ${missingHost[0]} is not set` };
+  try {
+    parseHost(host);
+  } catch (e) {
+    return { ok: false, error: `invalid host: ${(e as Error).message}` };
+  }
+
+  const api = String(def.api ?? 'auto').trim() || 'auto';
+  if (api !== 'auto' && api !== 'v1' && api !== 'v2') {
+    return { ok: false, error: `invalid API "${api.slice(0, 20)}": use auto, v2 or v1` };
+  }
+
+  const intervalS = numberField(def.interval, DEFAULT_INTERVAL_S);
+  if (intervalS === null || intervalS < 0 || intervalS > 3600) {
+    return {
+      ok: false,
+      error: 'invalid interval: use a number of seconds between 1 and 3600 (v2: 0 = on change)',
+    };
+  }
+  const mqttPort = numberField(def.mqttPort, DEFAULT_MQTT_PORT);
+  if (mqttPort === null || !Number.isInteger(mqttPort) || mqttPort < 1 || mqttPort > 65535) {
+    return { ok: false, error: 'invalid MQTT port: use 1-65535' };
+  }
+
+  const config: ResolvedPanelConfig = { host, api, intervalS, mqttPort };
+  for (const field of ['token', 'passphrase'] as const) {
+    const v = creds?.[field];
+    if (typeof v !== 'string' || v.trim() === '') continue;
+    const missing = unresolvedEnv(v.trim());
+    // Only a whole-value reference can be an unset variable; a secret may legitimately contain "${".
+    if (missing.length && /^\$\{\S+\}$/.test(v.trim())) {
+      return { ok: false, error: `environment variable ${missing[0]} (${field}) is not set` };
+    }
+    config[field] = v;
+  }
+  return { ok: true, config };
+}
+
+function numberField(v: unknown, fallback: number): number | null {
+  if (v === undefined || v === null || (typeof v === 'string' && v.trim() === '')) return fallback;
+  const n = typeof v === 'number' ? v : Number(String(v).trim());
+  return Number.isFinite(n) ? n : null;
+}

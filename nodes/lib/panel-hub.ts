@@ -1,0 +1,200 @@
+/**
+ * The heart of the span-panel config node, kept apart from the Node-RED glue: one supervisor per panel,
+ * created and started when the first user node registers, stopped when the last one leaves and on close.
+ * It holds exactly one subscription on the supervisor and fans health, status and data out to its users,
+ * so a throwing user can never disturb the others or the supervisor's loop.
+ */
+import type { NodeStatus } from 'node-red';
+import type { DataEvent, HealthEvent, PanelHealthSupervisor } from '../../src/supervisor/types';
+import { PanelError } from '../../src/transport/errors';
+import type { CommandOutcome } from '../../src/transport/transport';
+import type { SettablePriority } from './circuit-command';
+import { CONFIG_ERROR_STATUS, healthStatus, sameStatus, type StatusSpec } from './health-status';
+import type { PanelUser } from './panel-types';
+
+export interface PanelHubOptions {
+  /** Builds a new (not yet started) supervisor; null when the configuration is unusable. */
+  createSupervisor: (() => PanelHealthSupervisor) | null;
+  /** Why createSupervisor is null (secret-free), shown as a red status and logged once. */
+  configError: string | null;
+  /** Translates a status spec into what node.status() takes. */
+  toNodeStatus: (spec: StatusSpec) => NodeStatus;
+  /** Where a misbehaving user or a failed stop is reported. */
+  reportError: (message: string) => void;
+  /** Longest wait for a supervisor to stop before close() gives up waiting (default 5 s). */
+  stopTimeoutMs?: number;
+}
+
+export class PanelHub {
+  private readonly opts: PanelHubOptions;
+  private readonly users = new Map<string, PanelUser>();
+  private supervisor: PanelHealthSupervisor | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private readonly pendingStops = new Set<Promise<void>>();
+  private closed = false;
+  private currentHealth: HealthEvent | null = null;
+  private currentData: DataEvent | null = null;
+  private status: StatusSpec | null = null;
+
+  constructor(opts: PanelHubOptions) {
+    this.opts = opts;
+  }
+
+  get health(): HealthEvent | null {
+    return this.supervisor ? this.currentHealth : null;
+  }
+
+  get latest(): DataEvent | null {
+    return this.supervisor?.latest ?? this.currentData;
+  }
+
+  get userCount(): number {
+    return this.users.size;
+  }
+
+  /** 1 while a supervisor runs (one listener for all users), else 0. */
+  get subscriptions(): number {
+    return this.unsubscribe ? 1 : 0;
+  }
+
+  /** The running supervisor (tests and admin endpoints only). */
+  get activeSupervisor(): PanelHealthSupervisor | null {
+    return this.supervisor;
+  }
+
+  register(user: PanelUser): void {
+    if (this.closed) return;
+    this.users.set(user.node.id, user);
+    if (!this.opts.createSupervisor) {
+      this.show(user, this.opts.toNodeStatus(CONFIG_ERROR_STATUS));
+      return;
+    }
+    if (!this.supervisor) {
+      this.startSupervisor(this.opts.createSupervisor);
+    } else {
+      this.show(user, this.opts.toNodeStatus(this.status ?? healthStatus(this.currentHealth, this.latest)));
+    }
+  }
+
+  /** Always calls done, at the latest after the stop timeout. */
+  deregister(user: PanelUser, done: () => void): void {
+    this.users.delete(user.node.id);
+    if (this.users.size > 0 || !this.supervisor) {
+      done();
+      return;
+    }
+    this.stopSupervisor().then(done, done);
+  }
+
+  async refresh(): Promise<DataEvent> {
+    return this.requireSupervisor().refresh();
+  }
+
+  async setRelay(circuitId: string, state: 'OPEN' | 'CLOSED'): Promise<CommandOutcome> {
+    return this.requireSupervisor().setRelay(circuitId, state);
+  }
+
+  async setPriority(circuitId: string, priority: SettablePriority): Promise<CommandOutcome> {
+    return this.requireSupervisor().setPriority(circuitId, priority);
+  }
+
+  /** Config node closing: stop everything, wait (bounded) for every stop in progress. Never rejects. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.users.clear();
+    if (this.supervisor) void this.stopSupervisor();
+    await Promise.all([...this.pendingStops]);
+  }
+
+  private requireSupervisor(): PanelHealthSupervisor {
+    if (this.supervisor) return this.supervisor;
+    throw new PanelError(
+      'refused-command',
+      this.opts.configError ?? 'the panel connection is not running (no node uses it)',
+    );
+  }
+
+  private startSupervisor(create: () => PanelHealthSupervisor): void {
+    let supervisor: PanelHealthSupervisor;
+    try {
+      supervisor = create();
+    } catch (e) {
+      this.opts.reportError(`cannot create the panel connection: ${(e as Error).message}`);
+      for (const u of this.users.values()) this.show(u, this.opts.toNodeStatus(CONFIG_ERROR_STATUS));
+      return;
+    }
+    this.supervisor = supervisor;
+    this.currentHealth = supervisor.health;
+    this.currentData = null;
+    this.status = null;
+    this.unsubscribe = supervisor.subscribe({
+      onHealth: (h) => this.onHealth(supervisor, h),
+      onData: (d) => this.onData(supervisor, d),
+    });
+    supervisor.start();
+  }
+
+  private stopSupervisor(): Promise<void> {
+    const s = this.supervisor;
+    if (!s) return Promise.resolve();
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.supervisor = null;
+    const stop = withTimeout(s.stop(), this.opts.stopTimeoutMs ?? 5000).catch((e: unknown) =>
+      this.opts.reportError(`stopping the panel connection: ${(e as Error).message}`),
+    );
+    this.pendingStops.add(stop);
+    void stop.finally(() => this.pendingStops.delete(stop));
+    return stop;
+  }
+
+  private onHealth(from: PanelHealthSupervisor, health: HealthEvent): void {
+    if (from !== this.supervisor) return;
+    this.currentHealth = health;
+    this.updateStatus();
+    for (const u of [...this.users.values()]) this.safely(u, () => u.onHealth?.(health));
+  }
+
+  private onData(from: PanelHealthSupervisor, data: DataEvent): void {
+    if (from !== this.supervisor) return;
+    this.currentData = data;
+    this.updateStatus();
+    for (const u of [...this.users.values()]) this.safely(u, () => u.onData?.(data, this.currentHealth));
+  }
+
+  private updateStatus(): void {
+    const next = healthStatus(this.currentHealth, this.currentData);
+    if (sameStatus(next, this.status)) return;
+    this.status = next;
+    const status = this.opts.toNodeStatus(next);
+    for (const u of [...this.users.values()]) this.show(u, status);
+  }
+
+  private show(user: PanelUser, status: NodeStatus): void {
+    this.safely(user, () => (user.showStatus ? user.showStatus(status) : user.node.status(status)));
+  }
+
+  private safely(user: PanelUser, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.opts.reportError(`node ${user.node.id} failed handling panel data: ${(e as Error).message}`);
+    }
+  }
+}
+
+function withTimeout(p: Promise<void>, ms: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`did not stop within ${ms} ms`)), ms);
+    p.then(
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
