@@ -1,20 +1,18 @@
 /**
  * The editor dialogs in a real browser (headless Chromium through playwright-core) against the `npm start`
  * demo in a child process: the config dialog's "Test connection" button, and the circuit picker filled
- * from a deployed panel and from a panel that only exists in the editor (not deployed). Skipped when no
- * Chromium is installed (set CHROMIUM_PATH to its path; see scripts/ensure-chromium.sh).
+ * from a deployed panel and from a panel that only exists in the editor (not deployed). Fails with
+ * instructions when Chromium is missing (scripts/ensure-chromium.sh installs it; CHROMIUM_PATH overrides).
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM_PATH, chromiumVersion } from '../e2e/browser';
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-require-imports */
 
-const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
-  (p) => p && fs.existsSync(p),
-);
+const CHROMIUM = CHROMIUM_PATH;
 const DEMO = path.resolve(__dirname, '..', '..', 'scripts', 'demo.js');
 const DEMO_TOKEN = 'span-demo-token';
 const BASICS_CIRCUIT_NODE = 'b1a5c0de00000009';
@@ -30,7 +28,7 @@ describe('editor dialogs in a browser (demo + headless Chromium)', function () {
   const pageErrors: string[] = [];
 
   before(async function () {
-    if (!CHROMIUM) this.skip();
+    chromiumVersion(); // fails, never skips, when the browser is missing
     demo = spawn(process.execPath, [DEMO], {
       cwd: process.cwd(),
       env: { ...process.env, PORT: '0', SPAN_DEMO_QUIET: '1' },
