@@ -64,7 +64,12 @@ export interface PanelInfo {
   l1VoltageV: number | null;
   l2VoltageV: number | null;
   /** v2 only; the panel's power-flows node (+ = towards the named entity, so pv < 0 while generating). */
-  powerFlows: { gridW: number | null; pvW: number | null; batteryW: number | null; siteW: number | null } | null;
+  powerFlows: {
+    gridW: number | null;
+    pvW: number | null;
+    batteryW: number | null;
+    siteW: number | null;
+  } | null;
 }
 
 export interface Circuit {

@@ -1,4 +1,3 @@
-// NOTE TO ENGINEERS WORKING IN PARALLEL: read /work/main/AGENTS.md first (build/test/commit rules). Lead removes this line.
 import type { DataModel, PanelSnapshot } from '../model/panel';
 import type { ErrorClass } from '../transport/errors';
 

@@ -60,7 +60,12 @@ export class PanelError extends Error {
 
   /** A compact, secret-free description for logs and status messages. */
   toJSON(): { class: ErrorClass; message: string; status: number | null; code: string | null } {
-    return { class: this.errorClass, message: this.message, status: this.status ?? null, code: this.code ?? null };
+    return {
+      class: this.errorClass,
+      message: this.message,
+      status: this.status ?? null,
+      code: this.code ?? null,
+    };
   }
 }
 

@@ -24,9 +24,17 @@ export interface PanelTransport {
   reset(): void;
 
   /** Sends a relay command once. Resolves with the confirmed or unconfirmed outcome; throws when refused. */
-  setRelay(circuitId: string, state: Exclude<RelayState, 'UNKNOWN'>, signal: AbortSignal): Promise<CommandOutcome>;
+  setRelay(
+    circuitId: string,
+    state: Exclude<RelayState, 'UNKNOWN'>,
+    signal: AbortSignal,
+  ): Promise<CommandOutcome>;
 
-  setPriority(circuitId: string, priority: Exclude<ShedPriority, 'UNKNOWN'>, signal: AbortSignal): Promise<CommandOutcome>;
+  setPriority(
+    circuitId: string,
+    priority: Exclude<ShedPriority, 'UNKNOWN'>,
+    signal: AbortSignal,
+  ): Promise<CommandOutcome>;
 
   /**
    * Push transports (v2) call this whenever new data arrived, so the supervisor can emit at once when the
