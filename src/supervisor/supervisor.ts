@@ -12,6 +12,7 @@ import type {
   PanelHealthSupervisor,
   SupervisorListener,
 } from './types';
+import { settleBy } from '../util/settle-by';
 
 export interface SupervisorOptions {
   /**
@@ -536,27 +537,6 @@ export class PanelSupervisor implements PanelHealthSupervisor {
     this.recentDurations.length = 0;
     this.pendingKick = false;
   }
-}
-
-/** Resolves or rejects with `work`, or rejects with the abort reason as soon as `signal` aborts. */
-function settleBy<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  // The abandoned promise may still reject later: never let that become an unhandled rejection.
-  work.catch(() => undefined);
-  if (signal.aborted) return Promise.reject(asPanelError(signal.reason));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(asPanelError(signal.reason));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 function describe(err: PanelError): string {

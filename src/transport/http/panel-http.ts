@@ -6,6 +6,7 @@ import { PanelError } from '../errors';
 import { classifyHttpError, isStaleSocketFailure } from './classify';
 import { parseRetryAfter } from './retry-after';
 import { RetryBudget } from './retry-budget';
+import { settleBy } from '../../util/settle-by';
 
 export interface DebugLogger {
   debug(msg: string): void;
@@ -265,26 +266,6 @@ function socketsOf(pool: NodeJS.ReadOnlyDict<Socket[]>): Socket[] {
 
 export function pooledSockets(agent: http.Agent): number {
   return socketsOf(agent.sockets).length + socketsOf(agent.freeSockets).length;
-}
-
-/** Rejects as soon as `signal` aborts, even if the underlying promise were to hang. */
-function settleBy<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  work.catch(() => undefined);
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 export function buildBaseURL(host: string, port?: number): string {
