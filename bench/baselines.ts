@@ -1,0 +1,98 @@
+/**
+ * The baselines our client is compared with, on the same simulated panel in the same run:
+ * - BareV1Poller: the physical floor, node:http GETs of the same 4 endpoints on a keep-alive Agent, JSON.parse;
+ * - AxiosPlainPoller: what a user would write with axios, a keep-alive agent and no mitigation (the client
+ *   of the keep-alive race in resilience.md §1.4).
+ */
+import http from 'node:http';
+import axios, { type AxiosInstance } from 'axios';
+
+export const V1_POLL_PATHS = ['/api/v1/status', '/api/v1/panel', '/api/v1/circuits', '/api/v1/storage/soe'];
+
+export interface Poller {
+  /** One poll: the 4 endpoints in parallel, parsed. Rejects when any of them fails. */
+  cycle(): Promise<unknown[]>;
+  close(): void;
+}
+
+export class BareV1Poller implements Poller {
+  readonly agent = new http.Agent({ keepAlive: true });
+
+  constructor(
+    private readonly port: number,
+    private readonly token: string,
+  ) {}
+
+  get(path: string): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const req = http.get(
+        {
+          host: '127.0.0.1',
+          port: this.port,
+          path,
+          agent: this.agent,
+          headers: { Authorization: `Bearer ${this.token}`, Accept: 'application/json' },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            if (res.statusCode !== 200) {
+              reject(new Error(`HTTP ${res.statusCode} from ${path}`));
+              return;
+            }
+            try {
+              resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+            } catch (e) {
+              reject(e as Error);
+            }
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+    });
+  }
+
+  cycle(): Promise<unknown[]> {
+    return Promise.all(V1_POLL_PATHS.map((p) => this.get(p)));
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+export class AxiosPlainPoller implements Poller {
+  readonly agent = new http.Agent({ keepAlive: true });
+  private readonly client: AxiosInstance;
+
+  constructor(port: number, token: string, timeoutMs = 5000) {
+    this.client = axios.create({
+      baseURL: `http://127.0.0.1:${port}`,
+      httpAgent: this.agent,
+      timeout: timeoutMs,
+      proxy: false,
+      headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
+    });
+  }
+
+  /** Per-request outcomes of one poll (the race is per request; a poll fails when any request does). */
+  async settle(): Promise<{ ok: boolean; code: string | null }[]> {
+    const results = await Promise.allSettled(V1_POLL_PATHS.map((p) => this.client.get(p)));
+    return results.map((r) =>
+      r.status === 'fulfilled'
+        ? { ok: r.value.status === 200 && typeof r.value.data === 'object', code: null }
+        : { ok: false, code: String((r.reason as { code?: string }).code ?? (r.reason as Error).message) },
+    );
+  }
+
+  async cycle(): Promise<unknown[]> {
+    const res = await Promise.all(V1_POLL_PATHS.map((p) => this.client.get(p)));
+    return res.map((r) => r.data as unknown);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
