@@ -1,22 +1,50 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import http from 'node:http';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import { SimulatedPanel, type SimulatedPanelOptions } from '../../src/simulator/panel';
 import { expectResponse, isError, rawRequest, sleep } from '../helpers/http-client';
 
 /** Idle timeout K used here: short, but far from the 50 ms margins a loaded 2-core machine can blur. */
 const K = 250;
 
-/** Watches one client socket for the server's FIN, an RST, and closure. */
+/**
+ * Watches one client socket for the server's FIN, an RST, and closure. Node 22's agent consumes the events
+ * of a pooled socket itself (no 'end' or 'error' reaches other listeners, 'close' says hadError false even
+ * for an RST), so a clean close counts as the FIN there, and the RST checks use a raw TCP socket.
+ */
 function watch(socket: Socket) {
   const seen = { fin: false, errorCode: '' as string, closed: false, finAt: 0 };
-  socket.on('end', () => {
+  const fin = () => {
+    if (seen.fin) return;
     seen.fin = true;
     seen.finAt = Date.now();
-  });
+  };
+  socket.on('end', fin);
   socket.on('error', (err: NodeJS.ErrnoException) => (seen.errorCode = err.code ?? 'error'));
-  socket.on('close', () => (seen.closed = true));
+  socket.on('close', (hadError: boolean) => {
+    seen.closed = true;
+    if (!hadError && !seen.errorCode) fin();
+  });
   return seen;
+}
+
+/** A raw keep-alive connection that has carried one complete request, for exact FIN/RST observation. */
+async function rawIdleConnection(port: number): Promise<{ socket: Socket; seen: ReturnType<typeof watch> }> {
+  const socket = net.connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  const seen = watch(socket);
+  let received = '';
+  socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+  socket.write('GET /api/v1/status HTTP/1.1\r\nHost: panel\r\nConnection: keep-alive\r\n\r\n');
+  const complete = () => {
+    const head = received.indexOf('\r\n\r\n');
+    const len = /content-length:\s*(\d+)/i.exec(received);
+    return head >= 0 && len !== null && received.length >= head + 4 + Number(len[1]);
+  };
+  for (let i = 0; i < 200 && !complete(); i++) await sleep(5);
+  assert.ok(complete(), 'a complete response on the raw connection');
+  return { socket, seen };
 }
 
 function onlyFreeSocket(agent: http.Agent): Socket {
@@ -89,12 +117,23 @@ describe('simulator keep-alive behaviour (resilience.md §1.1)', () => {
 
     it("closes idle sockets with an RST when configured ('rst')", async () => {
       await start({ keepAliveMode: 'close', keepAliveCloseWith: 'rst' });
-      expectResponse(await status());
-      const seen = watch(onlyFreeSocket(agent));
+      const { socket, seen } = await rawIdleConnection(panel.ports.http);
       await sleep(K + 250);
       assert.equal(seen.errorCode, 'ECONNRESET');
       assert.equal(seen.closed, true);
+      socket.destroy();
       assert.equal(expectResponse(await status()).status, 200);
+    });
+
+    it('closes idle sockets with a FIN by default (raw connection)', async () => {
+      await start({ keepAliveMode: 'close' });
+      const { socket, seen } = await rawIdleConnection(panel.ports.http);
+      await sleep(K / 2);
+      assert.equal(seen.fin, false);
+      await sleep(K / 2 + 250);
+      assert.equal(seen.fin, true);
+      assert.equal(seen.errorCode, '');
+      socket.destroy();
     });
   });
 

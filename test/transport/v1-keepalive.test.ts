@@ -89,19 +89,30 @@ describe('v1 transport: keep-alive race with the panel’s idle close (SPAN #156
       return t.probe(live());
     };
 
+    // The panel runs in this process, so the stall holds its idle timer too. On Node 20 the timer fires first
+    // after the stall and the client writes its request onto the socket being closed: the race of SPAN #156.
+    // On Node 22 the request reaches the panel before its idle timer runs, so the panel simply serves it on
+    // the same connection: no race can be provoked this way, and the check there is only "no failure".
+    // (The silent-close tests above fail without the mitigation on every Node version.)
+    const raceReproduces = Number(process.versions.node.split('.')[0]) < 22;
+
     for (const closeWith of ['fin', 'rst'] as const) {
       it(`a socket reused while the panel closes it (${closeWith}) is retried once and succeeds`, async () => {
         const panel = await h.panel({ keepAliveMs: K, keepAliveCloseWith: closeWith, keepAliveHint: false });
         const t = h.transport(panel);
         await raceTheClose(t);
-        assert.equal(t.retryStats.staleSocketRetries, 1);
-        assert.equal(panel.stats.snapshot().connections, 2);
+        assert.equal(t.retryStats.staleSocketRetries, raceReproduces ? 1 : 0);
+        if (raceReproduces) assert.equal(panel.stats.snapshot().connections, 2);
       });
     }
 
-    it('the same race without the mitigation fails with stale-socket', async () => {
+    it('the same race without the mitigation fails with stale-socket (Node 20)', async function () {
       const panel = await h.panel({ keepAliveMs: K, keepAliveHint: false });
       const t = h.transport(panel, { mitigation: false });
+      if (!raceReproduces) {
+        await raceTheClose(t); // Node 22: no race (see above), so no failure either
+        return;
+      }
       const err = await rejectsWith(raceTheClose(t), 'stale-socket');
       assert.equal(err.code, 'ECONNRESET');
     });
