@@ -12,6 +12,7 @@ import { ConnectionTracker, type KeepAliveOptions } from './keep-alive';
 import type { RequestStats } from './request-stats';
 import { sendJson } from './respond';
 import { handleV1, type V1Deps } from './v1-router';
+import { listen, listenAgain } from '../listen';
 
 /**
  * An extra request handler (a plugin's REST routes). Return true when it handles the request (it must then
@@ -64,7 +65,7 @@ export class SimHttpServer {
   }
 
   async listen(): Promise<number> {
-    await this.listenOn(this.opts.port);
+    await listen(this.server, this.opts.port, this.opts.host);
     const address = this.server.address();
     if (address && typeof address === 'object') this.boundPort = address.port;
     return this.boundPort;
@@ -82,32 +83,13 @@ export class SimHttpServer {
   /** Listens again on the port it had (retrying briefly should the port still be settling). */
   async reopen(): Promise<void> {
     if (this.server.listening) return;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.listenOn(this.boundPort);
-        return;
-      } catch (err) {
-        if (attempt >= 20 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    await listenAgain(this.server, this.boundPort, this.opts.host);
   }
 
   async close(): Promise<void> {
     for (const t of this.faultTimers) clearTimeout(t);
     this.faultTimers.clear();
     await this.stopListening();
-  }
-
-  private listenOn(port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(port, this.opts.host, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {

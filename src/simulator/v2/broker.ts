@@ -14,6 +14,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import Aedes from 'aedes';
 import type { AuthenticateError, Client, PublishPacket } from 'aedes';
+import { listen, listenAgain } from '../listen';
 
 export interface BrokerTls {
   certPem: string;
@@ -92,7 +93,7 @@ export class SimBroker {
   }
 
   async listen(): Promise<number> {
-    await this.listenOn(this.opts.port);
+    await listen(this.server, this.opts.port, this.opts.host);
     const address = this.server.address();
     if (address && typeof address === 'object') this.boundPort = address.port;
     return this.boundPort;
@@ -127,7 +128,7 @@ export class SimBroker {
   /** Listens again on the same port (after stopListening). */
   async resume(): Promise<void> {
     if (this.closed || this.server.listening) return;
-    await this.listenWithRetry();
+    await listenAgain(this.server, this.boundPort, this.opts.host);
   }
 
   /**
@@ -137,7 +138,7 @@ export class SimBroker {
   async restart(material: BrokerTls, opts: { listen?: boolean } = {}): Promise<void> {
     await this.stopListening();
     this.server = this.createServer(material);
-    if (!this.closed && opts.listen !== false) await this.listenWithRetry();
+    if (!this.closed && opts.listen !== false) await listenAgain(this.server, this.boundPort, this.opts.host);
   }
 
   /** Destroys every socket, closes the listener and the broker. */
@@ -184,28 +185,5 @@ export class SimBroker {
 
   private record(kind: ViolationKind, clientId: string, topic: string, retain: boolean): void {
     this.violations.push({ kind, clientId, topic, retain, atMs: Date.now() });
-  }
-
-  private async listenWithRetry(): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.listenOn(this.boundPort);
-        return;
-      } catch (err) {
-        if (attempt >= 20 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-  }
-
-  private listenOn(port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(port, this.opts.host, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
   }
 }
