@@ -81,6 +81,8 @@ export class PanelSupervisor implements PanelHealthSupervisor {
   private consecutiveFailures = 0;
   private firstFailureAt: number | null = null;
   private lastSuccessAt: number | null = null;
+  /** Length of the outage that the last success ended (reported once, with the recovery). */
+  private lastOutageMs: number | null = null;
   private lastError: PanelError | null = null;
   private authRetried = false;
   private legacyWarned = false;
@@ -289,12 +291,7 @@ export class PanelSupervisor implements PanelHealthSupervisor {
     if (wasUnhealthy) {
       this.logger.info(`${this.opts.label}: back online after ${formatDuration(outageMs ?? 0)}`);
     }
-    this.failureLog.reset();
-    this.consecutiveFailures = 0;
-    this.firstFailureAt = null;
-    this.lastError = null;
-    this.authRetried = false;
-    this.backoff.reset();
+    this.clearFailures();
     this.lastSuccessAt = Date.now();
     this.latestData = { snapshot, stale: false, dataAgeMs: 0 };
     this.lastOutageMs = outageMs;
@@ -305,8 +302,6 @@ export class PanelSupervisor implements PanelHealthSupervisor {
       delayMs: this.timing.intervalMs,
     };
   }
-
-  private lastOutageMs: number | null = null;
 
   private onFailure(err: PanelError): Decision {
     this.counters.failures += 1;
@@ -528,14 +523,21 @@ export class PanelSupervisor implements PanelHealthSupervisor {
     if (t) await t.close().catch(() => undefined);
   }
 
+  /** Start (or restart) from a clean slate: no failure history, no latency history, no pending kick. */
   private resetCounters(): void {
+    this.clearFailures();
+    this.recentDurations.length = 0;
+    this.pendingKick = false;
+  }
+
+  /** The panel answered: forget the failure streak and its backoff. */
+  private clearFailures(): void {
+    this.failureLog.reset();
     this.consecutiveFailures = 0;
     this.firstFailureAt = null;
     this.lastError = null;
     this.authRetried = false;
     this.backoff.reset();
-    this.recentDurations.length = 0;
-    this.pendingKick = false;
   }
 }
 
