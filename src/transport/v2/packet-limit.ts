@@ -7,14 +7,15 @@ import type { Duplex } from 'node:stream';
  * "remaining length" bytes) and destroys the stream as soon as a header announces more than the limit —
  * before the body is buffered.
  *
- * The largest real value is the panel's `$description` (span-api.md: about 1 KB per circuit in the flat
- * model); see DEFAULT_MAX_PACKET_BYTES for the figure and its margin.
+ * The largest real value is the panel's flat `$description`; see DEFAULT_MAX_PACKET_BYTES for the figures
+ * and the margin.
  */
 
 /**
- * The simulator's flat `$description` is 27.6 KB for 22 circuits (1.1 KB per circuit plus ~3 KB of panel
- * nodes), so a 48-circuit panel's is about 56 KB. 1 MiB leaves a margin of more than 15× for firmware that
- * describes more.
+ * The simulator's flat `$description` (built from the r202603 schema) is 40.1 KB for its 22 circuits:
+ * 1.6 KB per circuit plus 4.3 KB of panel nodes, so a 48-circuit panel's is about 83 KB (parent/child
+ * descriptions are far smaller: 6.6 KB for the panel, 2.4 KB per circuit device). 1 MiB leaves a margin
+ * of 12× for firmware that describes more, and still stops a broker announcing hundreds of megabytes.
  */
 export const DEFAULT_MAX_PACKET_BYTES = 1024 * 1024;
 
