@@ -78,8 +78,6 @@ export = function (RED: NodeAPI): void {
     const api: Omit<PanelConfigNode, keyof Node> = {
       panelLabel: def.name || (resolved.ok ? resolved.config.host : 'SPAN panel'),
       resolvedHost: host,
-      configuredHost: String(def.host ?? '').trim(),
-      configuredMqttPort: String(def.mqttPort ?? '').trim(),
       resolvedMqttPort: resolved.ok ? resolved.config.mqttPort : null,
       api: resolved.ok ? resolved.config.api : 'auto',
       configError,

@@ -60,10 +60,12 @@ export function parsePanelRequest(RED: NodeAPI, body: unknown): PanelRequest {
   const node = isPanelConfigNode(found) ? found : null;
   const hidden: Array<[string, string]> = [];
 
+  // The node's fields as saved: Node-RED hands the node its properties with `${VAR}` already replaced.
+  const saved = node && id ? savedConfig(RED, id) : null;
   const rawHost = typeof b.host === 'string' ? b.host.trim() : '';
   if (!rawHost) throw new BadRequest('no panel host given');
   let host: string;
-  if (node && rawHost === node.configuredHost) {
+  if (node && saved && rawHost === String(saved.host ?? '').trim()) {
     if (node.resolvedHost === null) {
       throw new BadRequest(`the deployed configuration cannot be used: ${node.configError ?? 'invalid'}`);
     }
@@ -85,7 +87,7 @@ export function parsePanelRequest(RED: NodeAPI, body: unknown): PanelRequest {
 
   const rawPort = b.mqttPort === undefined || b.mqttPort === null ? '' : String(b.mqttPort).trim();
   let mqttPort: number;
-  if (node && rawPort === node.configuredMqttPort && node.resolvedMqttPort !== null) {
+  if (node && saved && rawPort === String(saved.mqttPort ?? '').trim() && node.resolvedMqttPort !== null) {
     mqttPort = node.resolvedMqttPort;
     if (ENV_REF.test(rawPort)) hidden.push([`:${mqttPort}`, ':(MQTT port from the environment)']);
   } else {
@@ -116,6 +118,15 @@ export function parsePanelRequest(RED: NodeAPI, body: unknown): PanelRequest {
     }
   }
   return result;
+}
+
+/** A span-panel's properties as deployed (before Node-RED's environment-variable substitution). */
+function savedConfig(RED: NodeAPI, id: string): { host?: unknown; mqttPort?: unknown } | null {
+  let found: { host?: unknown; mqttPort?: unknown } | null = null;
+  RED.nodes.eachNode((n) => {
+    if (n.id === id && n.type === 'span-panel') found = n as { host?: unknown; mqttPort?: unknown };
+  });
+  return found;
 }
 
 /** Whether `id` names a span-panel of the deployed flows (running, or on a disabled tab). */

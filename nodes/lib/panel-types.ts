@@ -45,10 +45,7 @@ export interface PanelConfigNode extends Node {
   readonly panelLabel: string;
   /** The resolved host (after environment variables), or null when the config is unusable. */
   readonly resolvedHost: string | null;
-  /** The host field as saved (may hold `${VAR}` references). */
-  readonly configuredHost: string;
-  /** The MQTT port field as saved, and resolved (null when the config is unusable). */
-  readonly configuredMqttPort: string;
+  /** The resolved MQTT port (null when the config is unusable). */
   readonly resolvedMqttPort: number | null;
   /**
    * This node's secrets and stored registration, only for `host` = its own host or the host its stored

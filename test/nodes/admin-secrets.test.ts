@@ -47,7 +47,8 @@ describe('admin endpoints keep secrets with their panel (real runtime, recording
   afterEach(async () => {
     await Promise.all(servers.splice(0).map((s) => s.close()));
     await panels.closeAll();
-    for (const k of ['SPAN_TEST_EVIL', 'SPAN_TEST_CLOSED_PORT']) delete process.env[k];
+    for (const k of ['SPAN_TEST_EVIL', 'SPAN_TEST_CLOSED_PORT', 'SPAN_TEST_CLOSED_HOST'])
+      delete process.env[k];
   });
 
   /** A deployed v2 panel (auto) with token + passphrase, registered, online: every kind of stored secret. */
@@ -180,6 +181,26 @@ describe('admin endpoints keep secrets with their panel (real runtime, recording
     assert.equal(res.body.errorClass, 'refused');
     assert.equal(res.text.includes(String(port)), false, `no port in: ${res.text}`);
     assert.equal(containsSecret(res.text, [TOKEN]), null);
+
+    // A whole-value reference (Node-RED itself substitutes those before the node sees them).
+    process.env.SPAN_TEST_CLOSED_HOST = `127.0.0.1:${port}`;
+    await helper.setFlows(
+      flow(panelConfig('cfg', '${SPAN_TEST_CLOSED_HOST}', { api: 'v1', interval: '5' }), {
+        id: 'poll',
+        type: 'span-poll',
+        panel: 'cfg',
+        wires: [[]],
+      }),
+      'full',
+      { cfg: { token: TOKEN } },
+    );
+    const whole = await helper
+      .request()
+      .post('/span-panel/test')
+      .send({ id: 'cfg', host: '${SPAN_TEST_CLOSED_HOST}', api: 'v1', token: '__PWRD__' });
+    assert.equal(whole.status, 502, whole.text);
+    assert.equal(whole.body.errorClass, 'refused', 'the stored token was lent for the node own host');
+    assert.equal(whole.text.includes(String(port)), false, `no port in: ${whole.text}`);
   });
 
   it('a failed call says why without quoting what the other end sent', async () => {
