@@ -1,54 +1,58 @@
 /**
  * Admin HTTP endpoints for the editor (under Node-RED's admin root; the editor calls them with relative
- * URLs). They work before the config node is deployed: the dialog posts the host/API it shows plus any
- * secret typed into it, or the config node id so the stored credentials are used. Responses never carry
- * a secret; registration results stay on the server, in the config node's credentials.
+ * URLs). JSON bodies only (415 otherwise: a cross-site form post must not reach a panel), Node-RED's
+ * span-panel.read / span-panel.write permissions, and at most a few calls per panel at a time (429).
+ * Secrets stay with their panel (see lib/admin-request.ts): a deployed config node lends its stored
+ * secrets only for its own host; responses never carry a secret or an expanded environment variable, and
+ * registration results stay on the server, in the config node's credentials.
  *
  *   POST span-panel/test      {id?, host, api?, mqttPort?, token?, passphrase?} → identity + circuit list
  *   POST span-panel/register  {id, host, api?, mqttPort?, passphrase?}        → {ok, api, serial}
- *                             (the resulting v1 token or v2 login is stored in the node's credentials)
+ *                             (id must name a deployed span-panel: the resulting v1 token or v2 login and
+ *                             CA are stored in its credentials)
+ *   POST span-panel/trust-ca  {id} → {ok, fingerprint}: trust the CA certificate a `pinned` panel refused
  *   GET  span-panel/:id/health                                        → current health of a deployed panel
  */
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
 import { randomBytes } from 'node:crypto';
-import { parseHost, registerWithPanel, testConnection, type PanelConnectionConfig } from '../src/connection';
-import { isPanelError } from '../src/transport/errors';
-import { nodeCredentialStore, saveRegistration, storedCredentials } from './lib/credential-store';
-import { expandEnv, unresolvedEnv } from './lib/env';
+import { registerWithPanel, testConnection, type PanelConnectionConfig } from '../src/connection';
+import { adminErrorText, ConcurrencyLimiter, jsonOnly } from './lib/admin-guards';
+import { BadRequest, isDeployedPanelId, parsePanelRequest, type PanelRequest } from './lib/admin-request';
+import { saveRegistration, storedCredentials } from './lib/credential-store';
 import { circuitSummaries } from './lib/messages';
-import { DEFAULT_MQTT_PORT } from './lib/panel-config';
 import { isPanelConfigNode } from './lib/panel-types';
 
-/** What the editor sends for a password field that holds a stored value it was not shown. */
-const STORED = '__PWRD__';
 const REQUEST_TIMEOUT_MS = 20_000;
-
-type Api = 'auto' | 'v1' | 'v2';
-
-interface PanelRequest {
-  id: string | null;
-  host: string;
-  api: Api;
-  mqttPort: number;
-  token?: string;
-  passphrase?: string;
-  /** True when the dialog sent a secret of its own (not the stored one). */
-  typedSecret: boolean;
-}
-
-class BadRequest extends Error {}
+/** Concurrent test/register calls per panel (host and config node id): enough for a double click. */
+const MAX_CALLS_PER_PANEL = 2;
 
 export function registerAdminEndpoints(RED: NodeAPI): void {
   const read = RED.auth.needsPermission('span-panel.read');
   const write = RED.auth.needsPermission('span-panel.write');
+  const limiter = new ConcurrencyLimiter(MAX_CALLS_PER_PANEL);
 
   // "write": a test uses the panel secrets and, on v2, may register with the panel and keep the result.
-  RED.httpAdmin.post('/span-panel/test', write, (req: Request, res: Response) => {
-    handleTest(RED, req, res).catch((e: unknown) => internalError(res, e));
+  RED.httpAdmin.post('/span-panel/test', jsonOnly, write, (req: Request, res: Response) => {
+    handleTest(RED, limiter, req, res).catch((e: unknown) => internalError(res, e));
   });
-  RED.httpAdmin.post('/span-panel/register', write, (req: Request, res: Response) => {
-    handleRegister(RED, req, res).catch((e: unknown) => internalError(res, e));
+  RED.httpAdmin.post('/span-panel/register', jsonOnly, write, (req: Request, res: Response) => {
+    handleRegister(RED, limiter, req, res).catch((e: unknown) => internalError(res, e));
+  });
+  RED.httpAdmin.post('/span-panel/trust-ca', jsonOnly, write, (req: Request, res: Response) => {
+    const body: unknown = req.body;
+    const id = body && typeof body === 'object' ? (body as { id?: unknown }).id : undefined;
+    const node = typeof id === 'string' ? RED.nodes.getNode(id) : null;
+    if (!isPanelConfigNode(node)) {
+      res.status(404).json({ ok: false, error: 'no deployed span-panel node with this id' });
+      return;
+    }
+    const fingerprint = node.trustPendingCa();
+    if (fingerprint === null) {
+      res.status(409).json({ ok: false, error: 'no changed panel certificate is waiting to be trusted' });
+      return;
+    }
+    res.json({ ok: true, fingerprint });
   });
   RED.httpAdmin.get('/span-panel/:id/health', read, (req: Request, res: Response) => {
     const node = RED.nodes.getNode(String(req.params.id));
@@ -67,18 +71,41 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
   });
 }
 
-async function handleTest(RED: NodeAPI, req: Request, res: Response): Promise<void> {
-  let panel: PanelRequest;
+/** Parses the request or answers 4xx; null when answered. */
+function parseOrAnswer(RED: NodeAPI, req: Request, res: Response): PanelRequest | null {
   try {
-    panel = parsePanelRequest(RED, req.body);
+    return parsePanelRequest(RED, req.body);
   } catch (e) {
-    res.status(400).json({ ok: false, error: (e as Error).message });
-    return;
+    const status = e instanceof BadRequest ? e.status : 400;
+    res.status(status).json({ ok: false, error: (e as Error).message });
+    return null;
   }
+}
+
+/** One slot for this panel, or a 429 answer (null). */
+function slotOrAnswer(limiter: ConcurrencyLimiter, panel: PanelRequest, res: Response): (() => void) | null {
+  const release = limiter.tryAcquire([`host:${panel.host}`, ...(panel.id ? [`id:${panel.id}`] : [])]);
+  if (!release) {
+    res.status(429).json({
+      ok: false,
+      error: 'another test or registration for this panel is still running: try again when it has finished',
+    });
+  }
+  return release;
+}
+
+async function handleTest(
+  RED: NodeAPI,
+  limiter: ConcurrencyLimiter,
+  req: Request,
+  res: Response,
+): Promise<void> {
+  const panel = parseOrAnswer(RED, req, res);
+  if (!panel) return;
   // A deployed, running config node for the same panel already has the answer: no new connection.
-  const running = panel.id ? RED.nodes.getNode(panel.id) : null;
+  const running = panel.node;
   if (
-    isPanelConfigNode(running) &&
+    running &&
     !panel.typedSecret &&
     running.resolvedHost === panel.host &&
     running.api === panel.api &&
@@ -99,9 +126,11 @@ async function handleTest(RED: NodeAPI, req: Request, res: Response): Promise<vo
     return;
   }
 
+  const release = slotOrAnswer(limiter, panel, res);
+  if (!release) return;
   const abort = abortOnCloseOrTimeout(res);
   try {
-    const r = await testConnection(connectionConfig(RED, panel), abort.signal);
+    const r = await testConnection(connectionConfig(panel), abort.signal);
     res.json({
       ok: true,
       source: 'probe',
@@ -121,27 +150,39 @@ async function handleTest(RED: NodeAPI, req: Request, res: Response): Promise<vo
     if (!res.headersSent) res.status(502).json(errorBody(e, panel));
   } finally {
     abort.dispose();
+    release();
   }
 }
 
-async function handleRegister(RED: NodeAPI, req: Request, res: Response): Promise<void> {
-  let panel: PanelRequest;
-  let id: string;
-  try {
-    panel = parsePanelRequest(RED, req.body);
-    if (!panel.id) throw new BadRequest('the config node id is required to keep the registration');
-    id = panel.id;
-    const existing = RED.nodes.getNode(id);
-    if (existing && existing.type !== 'span-panel') throw new BadRequest('that id is not a span-panel node');
-  } catch (e) {
-    res.status(400).json({ ok: false, error: (e as Error).message });
+async function handleRegister(
+  RED: NodeAPI,
+  limiter: ConcurrencyLimiter,
+  req: Request,
+  res: Response,
+): Promise<void> {
+  const panel = parseOrAnswer(RED, req, res);
+  if (!panel) return;
+  if (!panel.id) {
+    res.status(400).json({ ok: false, error: 'the config node id is required to keep the registration' });
     return;
   }
+  const id = panel.id;
+  // Credentials are written only for a span-panel of the deployed flows, never for an id a request invents.
+  if (!isDeployedPanelId(RED, id)) {
+    res.status(404).json({
+      ok: false,
+      error:
+        'deploy this panel configuration first, then register: the registration is kept with the deployed node',
+    });
+    return;
+  }
+  const release = slotOrAnswer(limiter, panel, res);
+  if (!release) return;
   const abort = abortOnCloseOrTimeout(res);
   try {
     // The panel wants a unique client name per registration.
     const clientName = `node-red-span-${id.slice(0, 16)}-${randomBytes(3).toString('hex')}`;
-    const r = await registerWithPanel(connectionConfig(RED, panel), clientName, abort.signal);
+    const r = await registerWithPanel(connectionConfig(panel), clientName, abort.signal);
     if (r.api === 'v2') {
       await saveRegistration(RED, id, panel.host, r.credentials);
       res.json({ ok: true, api: 'v2', serial: r.credentials.serial });
@@ -154,61 +195,22 @@ async function handleRegister(RED: NodeAPI, req: Request, res: Response): Promis
     if (!res.headersSent) res.status(502).json(errorBody(e, panel));
   } finally {
     abort.dispose();
+    release();
   }
 }
 
-function parsePanelRequest(RED: NodeAPI, body: unknown): PanelRequest {
-  const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
-  const id = typeof b.id === 'string' && b.id.length > 0 && b.id.length <= 64 ? b.id : null;
-  const env = (name: string) => process.env[name];
-  const host = expandEnv(typeof b.host === 'string' ? b.host.trim() : '', env);
-  if (!host) throw new BadRequest('no panel host given');
-  const missing = unresolvedEnv(host);
-  if (missing.length) throw new BadRequest(`environment variable ${missing[0]} is not set`);
-  try {
-    parseHost(host);
-  } catch (e) {
-    throw new BadRequest(`invalid host: ${(e as Error).message}`);
-  }
-  const apiRaw = typeof b.api === 'string' && b.api ? b.api : 'auto';
-  if (apiRaw !== 'auto' && apiRaw !== 'v1' && apiRaw !== 'v2')
-    throw new BadRequest('api must be auto, v1 or v2');
-  const api: Api = apiRaw;
-
-  const stored = id ? storedCredentials(RED, id) : {};
-  const token = pickSecret(b.token, stored.token);
-  const passphrase = pickSecret(b.passphrase, stored.passphrase);
-  const typedSecret = isTyped(b.token) || isTyped(b.passphrase);
-  const mqttPort = Number(expandEnv(String(b.mqttPort ?? ''), env) || DEFAULT_MQTT_PORT);
-  if (!Number.isInteger(mqttPort) || mqttPort < 1 || mqttPort > 65535)
-    throw new BadRequest('invalid MQTT port');
-  const result: PanelRequest = { id, host, api, mqttPort, typedSecret };
-  for (const [field, value] of [
-    ['token', token],
-    ['passphrase', passphrase],
-  ] as const) {
-    if (value === undefined) continue;
-    const expanded = expandEnv(value, env);
-    if (/^\$\{\S+\}$/.test(expanded.trim())) {
-      throw new BadRequest(`environment variable ${unresolvedEnv(expanded.trim())[0]} (${field}) is not set`);
-    }
-    result[field] = expanded;
-  }
-  return result;
-}
-
-/** The connection settings for one editor request; a known config node id lends its stored registration. */
-function connectionConfig(RED: NodeAPI, panel: PanelRequest): PanelConnectionConfig {
-  const config: PanelConnectionConfig = {
+/** The connection settings for one editor request; stored registration and CA only when lent. */
+function connectionConfig(panel: PanelRequest): PanelConnectionConfig {
+  return {
     host: panel.host,
     api: panel.api,
     intervalS: 5,
     mqttPort: panel.mqttPort,
     token: panel.token,
     passphrase: panel.passphrase,
+    credentialStore: panel.lent?.credentialStore,
+    caTrust: panel.lent?.caTrust ?? undefined,
   };
-  if (panel.id) config.credentialStore = nodeCredentialStore(RED, panel.id, panel.host, () => undefined);
-  return config;
 }
 
 /** Aborts the panel call when the browser goes away or the panel takes too long. */
@@ -235,21 +237,7 @@ function internalError(res: Response, _e: unknown): void {
   if (!res.headersSent) res.status(500).json({ ok: false, error: 'internal error', errorClass: 'unknown' });
 }
 
-function isTyped(v: unknown): boolean {
-  return typeof v === 'string' && v !== STORED && v.trim() !== '';
-}
-
-function pickSecret(sent: unknown, stored: string | undefined): string | undefined {
-  if (sent === undefined || sent === null || sent === STORED) return stored || undefined;
-  if (typeof sent !== 'string' || sent.trim() === '') return undefined;
-  return sent;
-}
-
-/** A secret-free error body; any secret that slipped into a message is masked. */
+/** A secret-free error body that names no expanded variable and quotes nothing the other end sent. */
 function errorBody(e: unknown, panel: PanelRequest): { ok: false; error: string; errorClass: string } {
-  let message = e instanceof Error ? e.message : String(e);
-  for (const secret of [panel.token, panel.passphrase]) {
-    if (secret && secret.length >= 4) message = message.split(secret).join('***');
-  }
-  return { ok: false, error: message, errorClass: isPanelError(e) ? e.errorClass : 'unknown' };
+  return { ok: false, ...adminErrorText(e, [panel.token, panel.passphrase], panel.hidden) };
 }

@@ -61,6 +61,11 @@ export = function (RED: NodeAPI): void {
             const circuits = selectCircuits(data.snapshot, circuitId);
             setCircuitMissing(circuitId !== 'all' && circuits.length === 0);
             const fresh = freshness(health, data);
+            // A circuit the panel dropped is forgotten (the cache never outgrows the panel).
+            if (lastSent.size > circuits.length) {
+              const current = new Set(circuits.map((c) => c.id));
+              for (const id of lastSent.keys()) if (!current.has(id)) lastSent.delete(id);
+            }
             for (const c of circuits) {
               const m = circuitMessage(c, output, data.snapshot.panel.serial);
               if (!m) continue;

@@ -5,12 +5,19 @@
 import type { Node, NodeAPI, NodeStatus } from 'node-red';
 import { createPanelSupervisor } from '../src/connection';
 import type { Logger } from '../src/supervisor/types';
+import { CaTrust, type CaChangeEvent } from '../src/transport/v2/ca-trust';
 import { registerAdminEndpoints } from './admin';
-import { nodeCredentialStore } from './lib/credential-store';
+import { loadCa, nodeCredentialStore, saveCa, storedCredentials } from './lib/credential-store';
 import type { StatusSpec } from './lib/health-status';
 import { resolvePanelConfig } from './lib/panel-config';
 import { PanelHub } from './lib/panel-hub';
-import type { PanelConfigNode, SpanPanelCredentials, SpanPanelDef } from './lib/panel-types';
+import type {
+  LentSecrets,
+  PanelConfigNode,
+  PanelEvent,
+  SpanPanelCredentials,
+  SpanPanelDef,
+} from './lib/panel-types';
 
 export = function (RED: NodeAPI): void {
   function SpanPanelNode(this: Node<SpanPanelCredentials>, def: SpanPanelDef): void {
@@ -28,19 +35,38 @@ export = function (RED: NodeAPI): void {
     const resolved = resolvePanelConfig(def, node.credentials, (name) => RED.util.getSetting(node, name));
     const configError = resolved.ok ? null : resolved.error;
     if (configError) node.error(`SPAN panel configuration: ${configError}`);
+    const host = resolved.ok ? resolved.config.host : null;
 
-    const hub = new PanelHub({
+    // One per config node, shared by every connection it builds: the trusted CA lives in the credentials.
+    const caTrust =
+      resolved.ok && host !== null
+        ? new CaTrust({
+            policy: resolved.config.caPolicy,
+            load: () => loadCa(RED, node.id, host),
+            save: (pem) => {
+              saveCa(RED, node.id, host, pem).catch((e: unknown) =>
+                logger.warn(`could not store the panel CA: ${(e as Error).message}`),
+              );
+            },
+            onChange: (e) => {
+              const event = caChangeEvent(e);
+              logger.warn(event.reason);
+              hub.panelEvent(event);
+            },
+          })
+        : null;
+    const credentialStore = host !== null ? nodeCredentialStore(RED, node.id, host, logger.warn) : null;
+
+    const hub: PanelHub = new PanelHub({
       configError,
-      createSupervisor: resolved.ok
-        ? () =>
-            createPanelSupervisor(
-              {
-                ...resolved.config,
-                credentialStore: nodeCredentialStore(RED, node.id, resolved.config.host, logger.warn),
-              },
-              logger,
-            )
-        : null,
+      createSupervisor:
+        resolved.ok && credentialStore
+          ? () =>
+              createPanelSupervisor(
+                { ...resolved.config, credentialStore, caTrust: caTrust ?? undefined },
+                logger,
+              )
+          : null,
       toNodeStatus: (spec: StatusSpec): NodeStatus => ({
         fill: spec.fill,
         shape: spec.shape,
@@ -51,9 +77,24 @@ export = function (RED: NodeAPI): void {
 
     const api: Omit<PanelConfigNode, keyof Node> = {
       panelLabel: def.name || (resolved.ok ? resolved.config.host : 'SPAN panel'),
-      resolvedHost: resolved.ok ? resolved.config.host : null,
+      resolvedHost: host,
+      resolvedMqttPort: resolved.ok ? resolved.config.mqttPort : null,
       api: resolved.ok ? resolved.config.api : 'auto',
       configError,
+      secretsFor: (requested: string): LentSecrets | null => {
+        if (!resolved.ok || host === null || !credentialStore) return null;
+        // Its own host, or the host its stored registration was made for: never a host named by a request.
+        const registeredHost = storedCredentials(RED, node.id).registeredHost;
+        if (requested !== host && requested !== registeredHost) return null;
+        return {
+          token: resolved.config.token,
+          passphrase: resolved.config.passphrase,
+          credentialStore:
+            requested === host ? credentialStore : nodeCredentialStore(RED, node.id, requested, logger.warn),
+          caTrust: requested === host ? caTrust : null,
+        };
+      },
+      trustPendingCa: () => caTrust?.trustPending() ?? null,
       get health() {
         return hub.health;
       },
@@ -90,9 +131,26 @@ export = function (RED: NodeAPI): void {
         brokerPassword: { type: 'password' },
         serial: { type: 'password' },
         registeredHost: { type: 'password' },
+        // The trusted v2 panel CA, so a restart needs no plain-HTTP fetch and a changed CA is noticed.
+        caPem: { type: 'password' },
+        caHost: { type: 'password' },
       },
     },
   );
 
   registerAdminEndpoints(RED);
 };
+
+/** The warn line and span-status event for a CA change (fingerprints only: a CA is public, but long). */
+function caChangeEvent(e: CaChangeEvent): PanelEvent {
+  const what = e.accepted
+    ? e.by === 'user'
+      ? 'trusted by the user'
+      : 'followed: the broker certificate chains to it and names this panel'
+    : 'refused by the "pinned" CA policy until you press "Trust new certificate" or register again';
+  return {
+    event: 'ca-changed',
+    reason: `panel CA certificate changed from ${e.previousFingerprint} to ${e.newFingerprint}; ${what}`,
+    ca: e,
+  };
+}

@@ -1,6 +1,7 @@
 /**
  * span-status: one message per panel health transition (online → degraded → offline → online…), and
- * optionally the current state once flows have started. The message payload is the HealthEvent itself.
+ * optionally the current state once flows have started. The message payload is the HealthEvent itself; a
+ * panel event (its CA certificate changed) is the current HealthEvent plus `event` and its details.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { HealthEvent } from '../src/supervisor/types';
@@ -38,6 +39,20 @@ export = function (RED: NodeAPI): void {
         // of the panel (the optional initial message reports it instead).
         if (!health.transition || health.previous === null || health.previous === 'stopped') return;
         if (panel) node.send(message(panel, health, false));
+      },
+      onEvent: (event, health) => {
+        // Not a state change, but something to act on (a CA change): the health as it is, plus the event.
+        if (!panel) return;
+        node.send({
+          topic: def.topic || panel.latest?.snapshot.panel.serial || panel.panelLabel,
+          payload: {
+            ...(health ?? {}),
+            transition: false,
+            reason: event.reason,
+            event: event.event,
+            ca: event.ca,
+          },
+        });
       },
     });
 

@@ -17,6 +17,8 @@ export const REGISTRATION_FIELDS = [
   'brokerPassword',
   'serial',
   'registeredHost',
+  'caPem',
+  'caHost',
 ] as const;
 
 /** Raw (not environment-expanded) credentials as stored; a copy. */
@@ -40,6 +42,16 @@ export function saveRegistration(
     serial: creds.serial,
     registeredHost: host,
   };
+  if (creds.caPem) {
+    // An explicit registration fetched the CA: it is the trusted one from now on.
+    merged.caPem = creds.caPem;
+    merged.caHost = host;
+  } else if (merged.caHost !== host) {
+    // A CA trusted for another host belongs to another panel. For the same host it stays: a registration
+    // the connection makes by itself (passphrase) must not undo a pinned CA.
+    delete merged.caPem;
+    delete merged.caHost;
+  }
   return Promise.resolve(RED.nodes.addCredentials(nodeId, merged));
 }
 
@@ -53,6 +65,17 @@ export function loadRegistration(RED: NodeAPI, nodeId: string, host: string): St
     brokerPassword: c.brokerPassword,
     serial: c.serial,
   };
+}
+
+/** The trusted panel CA for `host`, if one is stored. */
+export function loadCa(RED: NodeAPI, nodeId: string, host: string): string | null {
+  const c = storedCredentials(RED, nodeId);
+  return c.caPem && c.caHost === host ? c.caPem : null;
+}
+
+export function saveCa(RED: NodeAPI, nodeId: string, host: string, pem: string): Promise<void> {
+  const merged: SpanPanelCredentials = { ...storedCredentials(RED, nodeId), caPem: pem, caHost: host };
+  return Promise.resolve(RED.nodes.addCredentials(nodeId, merged));
 }
 
 export function nodeCredentialStore(

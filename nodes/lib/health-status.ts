@@ -22,6 +22,9 @@ export interface StatusSpec {
 /** Status shown while the config itself is unusable (no host, unset environment variable…). */
 export const CONFIG_ERROR_STATUS: StatusSpec = { fill: 'red', shape: 'ring', key: 'configError' };
 
+/** Status while a v2 panel presents a CA certificate the `pinned` policy refuses. */
+export const CA_CHANGED_STATUS: StatusSpec = { fill: 'red', shape: 'ring', key: 'caChanged' };
+
 export function healthStatus(health: HealthEvent | null, latest: DataEvent | null): StatusSpec {
   if (!health) return { fill: 'grey', shape: 'ring', key: 'stopped' };
   switch (health.state) {

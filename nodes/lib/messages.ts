@@ -1,6 +1,7 @@
 /**
  * Shapes panel data into Node-RED message properties. Pure: the nodes only decide when to send.
  */
+import { circuitById, type CircuitMap } from '../../src/model/circuit-map';
 import type { Circuit, PanelSnapshot } from '../../src/model/panel';
 import type { DataEvent, HealthEvent } from '../../src/supervisor/types';
 
@@ -21,10 +22,30 @@ export function pollPayload(snapshot: PanelSnapshot, include: PollInclude): Reco
     receivedAt: snapshot.receivedAt,
   };
   if (include.panel) payload.panel = snapshot.panel;
-  if (include.circuits) payload.circuits = snapshot.circuits;
+  if (include.circuits) payload.circuits = messageCircuits(snapshot.circuits);
   if (include.battery) payload.battery = snapshot.battery;
   payload.energyRegressions = snapshot.energyRegressions;
   return structuredClone(payload);
+}
+
+/**
+ * The key of a circuit in `msg.payload.circuits`: its id, except `__proto__`, which no message can carry as
+ * a key (Node-RED's RED.util.cloneMessage, used whenever a message goes to more than one wire, turns it
+ * into the object's prototype and the circuit vanishes). That one id is keyed `[__proto__]`; the circuit's
+ * own `id` field always holds the id as the panel sent it.
+ */
+export function messageKey(id: string): string {
+  return id === '__proto__' ? '[__proto__]' : id;
+}
+
+/** The circuits as an ordinary object for a message, keyed by messageKey, in panel order. */
+function messageCircuits(circuits: CircuitMap): Record<string, Circuit> {
+  const out: Record<string, Circuit> = {};
+  for (const c of Object.values(circuits)) {
+    const key = messageKey(c.id);
+    if (!Object.hasOwn(out, key)) out[key] = c;
+  }
+  return out;
 }
 
 /**
@@ -98,7 +119,7 @@ export function circuitMessage(
 /** The circuits a span-circuit node reports on: one id, or all of them in panel order. */
 export function selectCircuits(snapshot: PanelSnapshot, circuitId: string): Circuit[] {
   if (circuitId === 'all') return Object.values(snapshot.circuits);
-  const c = snapshot.circuits[circuitId];
+  const c = circuitById(snapshot.circuits, circuitId);
   return c ? [c] : [];
 }
 

@@ -3,6 +3,7 @@
  * what the connection needs. Errors name the field or variable, never a secret value.
  */
 import { parseHost } from '../../src/connection/config';
+import { CA_POLICIES, type CaPolicy } from '../../src/transport/v2/ca-trust';
 import { expandEnv, unresolvedEnv } from './env';
 import type { SpanPanelCredentials, SpanPanelDef } from './panel-types';
 
@@ -14,6 +15,8 @@ export interface ResolvedPanelConfig {
   api: 'auto' | 'v1' | 'v2';
   intervalS: number;
   mqttPort: number;
+  /** What to do when a v2 panel presents a different CA (see src/transport/v2/ca-trust.ts). */
+  caPolicy: CaPolicy;
   token?: string;
   passphrase?: string;
 }
@@ -52,7 +55,12 @@ export function resolvePanelConfig(
     return { ok: false, error: 'invalid MQTT port: use 1-65535' };
   }
 
-  const config: ResolvedPanelConfig = { host, api, intervalS, mqttPort };
+  const caPolicy = String(def.caPolicy ?? '').trim() || 'follow';
+  if (!CA_POLICIES.includes(caPolicy as CaPolicy)) {
+    return { ok: false, error: `invalid CA change setting "${caPolicy.slice(0, 20)}": use follow or pinned` };
+  }
+
+  const config: ResolvedPanelConfig = { host, api, intervalS, mqttPort, caPolicy: caPolicy as CaPolicy };
   for (const field of ['token', 'passphrase'] as const) {
     const v = creds?.[field];
     if (typeof v !== 'string' || v.trim() === '') continue;

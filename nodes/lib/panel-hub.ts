@@ -9,8 +9,14 @@ import type { DataEvent, HealthEvent, PanelHealthSupervisor } from '../../src/su
 import { PanelError } from '../../src/transport/errors';
 import type { CommandOutcome } from '../../src/transport/transport';
 import type { SettablePriority } from './circuit-command';
-import { CONFIG_ERROR_STATUS, healthStatus, sameStatus, type StatusSpec } from './health-status';
-import type { PanelUser } from './panel-types';
+import {
+  CA_CHANGED_STATUS,
+  CONFIG_ERROR_STATUS,
+  healthStatus,
+  sameStatus,
+  type StatusSpec,
+} from './health-status';
+import type { PanelEvent, PanelUser } from './panel-types';
 
 export interface PanelHubOptions {
   /** Builds a new (not yet started) supervisor; null when the configuration is unusable. */
@@ -35,6 +41,8 @@ export class PanelHub {
   private currentHealth: HealthEvent | null = null;
   private currentData: DataEvent | null = null;
   private status: StatusSpec | null = null;
+  /** The panel presents a CA the `pinned` policy refused: red until it is trusted or the panel is online. */
+  private caRefused = false;
 
   constructor(opts: PanelHubOptions) {
     this.opts = opts;
@@ -96,6 +104,14 @@ export class PanelHub {
 
   async setPriority(circuitId: string, priority: SettablePriority): Promise<CommandOutcome> {
     return this.requireSupervisor().setPriority(circuitId, priority);
+  }
+
+  /** Fans a panel event out to every user (span-status turns it into a message). */
+  panelEvent(event: PanelEvent): void {
+    if (this.closed) return;
+    if (event.event === 'ca-changed') this.caRefused = !event.ca.accepted;
+    this.updateStatus();
+    for (const u of [...this.users.values()]) this.safely(u, () => u.onEvent?.(event, this.currentHealth));
   }
 
   /** Config node closing: stop everything, wait (bounded) for every stop in progress. Never rejects. */
@@ -163,7 +179,11 @@ export class PanelHub {
   }
 
   private updateStatus(): void {
-    const next = healthStatus(this.currentHealth, this.currentData);
+    if (this.currentHealth?.state === 'online') this.caRefused = false;
+    const next =
+      this.caRefused && this.supervisor
+        ? CA_CHANGED_STATUS
+        : healthStatus(this.currentHealth, this.currentData);
     if (sameStatus(next, this.status)) return;
     this.status = next;
     const status = this.opts.toNodeStatus(next);

@@ -3,8 +3,11 @@
  * pattern of Node-RED's core MQTT broker node). Types only.
  */
 import type { Node, NodeDef, NodeStatus } from 'node-red';
+import type { CredentialStore } from '../../src/connection/config';
+import type { CaTrust } from '../../src/transport/v2/ca-trust';
 import type { CommandOutcome } from '../../src/transport/transport';
 import type { DataEvent, HealthEvent } from '../../src/supervisor/types';
+import type { CaChangeEvent } from '../../src/transport/v2/ca-trust';
 import type { SettablePriority } from './circuit-command';
 
 export interface PanelUser {
@@ -14,8 +17,26 @@ export interface PanelUser {
   onHealth?(health: HealthEvent): void;
   /** Every data event (one per cycle; stale ones while the panel is failing). */
   onData?(data: DataEvent, health: HealthEvent | null): void;
+  /** Something the panel did that is not a health change (e.g. its CA certificate changed). */
+  onEvent?(event: PanelEvent, health: HealthEvent | null): void;
   /** Shows the panel status; defaults to node.status(status). */
   showStatus?(status: NodeStatus): void;
+}
+
+/** A panel event for span-status (secret-free). */
+export interface PanelEvent {
+  event: 'ca-changed';
+  /** Human reason, with both fingerprints. */
+  reason: string;
+  ca: CaChangeEvent;
+}
+
+/** Secrets a config node lends to an admin call for its own panel (never for another host). */
+export interface LentSecrets {
+  token?: string;
+  passphrase?: string;
+  credentialStore: CredentialStore;
+  caTrust: CaTrust | null;
 }
 
 /** What a running span-panel config node offers its users (and the admin endpoints). */
@@ -24,6 +45,15 @@ export interface PanelConfigNode extends Node {
   readonly panelLabel: string;
   /** The resolved host (after environment variables), or null when the config is unusable. */
   readonly resolvedHost: string | null;
+  /** The resolved MQTT port (null when the config is unusable). */
+  readonly resolvedMqttPort: number | null;
+  /**
+   * This node's secrets and stored registration, only for `host` = its own host or the host its stored
+   * registration was made for; null for any other host.
+   */
+  secretsFor(host: string): LentSecrets | null;
+  /** Trusts the CA certificate the panel presents now (after a refusal under `pinned`); its fingerprint. */
+  trustPendingCa(): string | null;
   readonly api: 'auto' | 'v1' | 'v2';
   readonly health: HealthEvent | null;
   readonly latest: DataEvent | null;
@@ -43,9 +73,11 @@ export interface SpanPanelDef extends NodeDef {
   api?: string;
   interval?: string | number;
   mqttPort?: string | number;
+  /** `follow` (default) or `pinned`: what to do when a v2 panel presents a different CA. */
+  caPolicy?: string;
 }
 
-/** Everything stored in the config node's credentials. The last five are written at runtime only. */
+/** Everything stored in the config node's credentials. All but the first two are written at runtime only. */
 export interface SpanPanelCredentials {
   token?: string;
   passphrase?: string;
@@ -55,6 +87,9 @@ export interface SpanPanelCredentials {
   serial?: string;
   /** The host the v2 registration was made for: a different host means a different panel. */
   registeredHost?: string;
+  /** The trusted v2 panel CA (PEM) and the host it was trusted for. */
+  caPem?: string;
+  caHost?: string;
 }
 
 export function isPanelConfigNode(n: Node | null | undefined): n is PanelConfigNode {

@@ -1,3 +1,5 @@
+import type { CaTrust } from '../transport/v2/ca-trust';
+
 /** What a span-panel config node passes down to build one panel connection. Secrets stay in memory only. */
 export interface PanelConnectionConfig {
   /** Host name or IP, optionally with ":port" for the HTTP API (the simulated panel uses a port). */
@@ -13,6 +15,8 @@ export interface PanelConnectionConfig {
   passphrase?: string;
   /** Remembers the v2 registration result (Node-RED credentials) so a restart reuses it. */
   credentialStore?: CredentialStore;
+  /** The stored panel CA and the policy for a changed one (v2); without it the fetched CA is used as is. */
+  caTrust?: CaTrust;
 }
 
 /** The v2 registration result the connection needs to log in to the panel's broker again. */
@@ -21,6 +25,8 @@ export interface StoredV2Credentials {
   brokerUsername: string;
   brokerPassword: string;
   serial: string;
+  /** The panel CA (PEM) fetched right after an explicit registration, trusted from then on. */
+  caPem?: string;
 }
 
 export interface CredentialStore {

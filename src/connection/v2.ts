@@ -3,7 +3,7 @@ import type { TimingPolicy } from '../supervisor/timing';
 import type { Logger } from '../supervisor/types';
 import { detectApi, type DetectResult } from '../transport/detect';
 import type { PanelTransport } from '../transport/transport';
-import { connectV2, registerV2 } from '../transport/v2';
+import { connectV2, fetchCaPem, registerV2 } from '../transport/v2';
 import type { PanelConnectionConfig, StoredV2Credentials } from './config';
 
 export function detectForConfig(
@@ -40,6 +40,7 @@ export async function createV2ForConfig(
     // The supervisor owns long-term backoff; the MQTT reconnect loop only needs to keep up with it.
     reconnectMaxMs: timing.backoffCapMs,
     clientName: 'node-red-span',
+    caTrust: config.caTrust,
     signal,
   });
   if (registered && credentials) {
@@ -66,10 +67,16 @@ export async function registerV2ForConfig(
     signal,
     timeoutMs: timing.requestTimeoutMs,
   });
+  // Registering is the user's explicit act of trust: the CA the panel serves now is the one kept with it.
+  // Without it (fetch failed) the connection trusts the first CA it verifies a broker with, as before.
+  const caPem = await fetchCaPem({ host: config.host, timeoutMs: timing.requestTimeoutMs }, signal).catch(
+    () => undefined,
+  );
   return {
     accessToken: c.accessToken,
     brokerUsername: c.brokerUsername,
     brokerPassword: c.brokerPassword,
     serial: c.serial,
+    ...(caPem ? { caPem } : {}),
   };
 }

@@ -46,6 +46,21 @@ export class EnergyGuard {
     return prev.emitted;
   }
 
+  /**
+   * Forget the circuit counters not in `keep` (the panel dropped those circuits), so the guard stays as
+   * big as the panel. Panel-level counters are kept.
+   */
+  retainCircuitCounters(keep: ReadonlySet<string>): void {
+    for (const counter of this.last.keys()) {
+      if (counter.startsWith('circuit.') && !keep.has(counter)) this.last.delete(counter);
+    }
+  }
+
+  /** Number of counters held (tests). */
+  get size(): number {
+    return this.last.size;
+  }
+
   /** Forget everything (a different panel was configured). */
   reset(): void {
     this.last.clear();

@@ -38,6 +38,11 @@ export interface PanelStateOptions {
   firmwareVersion?: string;
   /** Whether a battery is commissioned (soePercent null otherwise). Default true. */
   battery?: boolean;
+  /**
+   * Ids for the first circuits, in seed order, instead of their seed UUIDs: untrusted-data tests give
+   * circuits ids such as `__proto__` or `constructor`.
+   */
+  circuitIds?: string[];
 }
 
 export const DEFAULT_FIRMWARE = 'spanos2/r202603/05';
@@ -109,10 +114,11 @@ export class PanelState extends EventEmitter implements SimPanelState {
     this.soe = opts.battery === false ? null : seedSoePercent;
 
     const epochS = Math.floor(nowMs / 1000);
-    this.circuits = seedCircuits.map((c) => {
-      this.circuitBase.set(c.id, { basePowerW: c.instantPowerW, wander: new Wander(this.random) });
+    this.circuits = seedCircuits.map((c, i) => {
+      const id = opts.circuitIds?.[i] ?? c.id;
+      this.circuitBase.set(id, { basePowerW: c.instantPowerW, wander: new Wander(this.random) });
       return {
-        id: c.id,
+        id,
         name: c.name,
         tabs: [...c.tabs],
         relayState: asRelay(c.relayState),

@@ -286,7 +286,14 @@ describe('node logic (no Node-RED)', () => {
       );
       assert.deepEqual(ok, {
         ok: true,
-        config: { host: '10.0.0.5', api: 'v2', intervalS: 2.5, mqttPort: 8883, token: 't' },
+        config: {
+          host: '10.0.0.5',
+          api: 'v2',
+          intervalS: 2.5,
+          mqttPort: 8883,
+          caPolicy: 'follow',
+          token: 't',
+        },
       });
       const base = { id: 'x', type: 'span-panel', name: '', z: '' };
       const error = (def: Record<string, unknown>, creds = {}) => {
@@ -299,6 +306,8 @@ describe('node logic (no Node-RED)', () => {
       assert.match(error({ host: 'p', api: 'v3' }) ?? '', /invalid API/);
       assert.match(error({ host: 'p', interval: 'fast' }) ?? '', /invalid interval/);
       assert.match(error({ host: 'p', mqttPort: '70000' }) ?? '', /invalid MQTT port/);
+      assert.match(error({ host: 'p', caPolicy: 'trust-all' }) ?? '', /invalid CA change setting/);
+      assert.equal(error({ host: 'p', caPolicy: 'pinned' }), null);
       const secret = error({ host: 'p' }, { token: '${SPAN_SECRET_TOKEN}' });
       assert.equal(secret, 'environment variable SPAN_SECRET_TOKEN (token) is not set');
       assert.equal(error({ host: 'p' }, { token: 'abc${notenv' }), null, 'a secret may contain "${"');

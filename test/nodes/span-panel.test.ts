@@ -211,9 +211,10 @@ describe('span-panel config node (real Node-RED runtime, simulated panel)', func
 
       const noHost = await helper.request().post('/span-panel/test').send({ api: 'v1' });
       assert.equal(noHost.status, 400);
+      // A request's own ${VAR} is never looked up in process.env (only a deployed node's saved fields are).
       const unset = await helper.request().post('/span-panel/test').send({ host: '${SPAN_TEST_NOT_SET}' });
       assert.equal(unset.status, 400);
-      assert.match(unset.body.error, /SPAN_TEST_NOT_SET is not set/);
+      assert.match(unset.body.error, /only read from the deployed configuration/);
     });
 
     it('test: a deployed config answers from live data with its stored token (__PWRD__)', async () => {
@@ -230,15 +231,24 @@ describe('span-panel config node (real Node-RED runtime, simulated panel)', func
       assert.equal(res.body.source, 'live');
       assert.equal(res.body.circuits.length, sim.state.circuits.length);
       assert.ok(sim.stats.total - requests <= 8, 'no extra connection beyond regular polling');
-      // Same config, but a different host typed in the dialog: a real probe with the stored token.
+      // Same config, but a different host typed in the dialog: the stored token stays with its panel…
       const other = await panels.start({ serial: 'nj-2316-OTHR' });
+      const otherRequests = other.stats.total;
       const res2 = await helper
         .request()
         .post('/span-panel/test')
         .send({ id: 'cfg', host: hostOf(other), api: 'v1', token: '__PWRD__' });
-      assert.equal(res2.status, 200, res2.text);
-      assert.equal(res2.body.source, 'probe');
-      assert.equal(res2.body.serial, 'nj-2316-OTHR');
+      assert.equal(res2.status, 403, res2.text);
+      assert.match(res2.body.error, /only sent to the panel it belongs to/);
+      assert.equal(other.stats.total, otherRequests, 'the other host was not contacted');
+      // … and a token typed for that host is a real probe.
+      const res3 = await helper
+        .request()
+        .post('/span-panel/test')
+        .send({ id: 'cfg', host: hostOf(other), api: 'v1', token: TOKEN });
+      assert.equal(res3.status, 200, res3.text);
+      assert.equal(res3.body.source, 'probe');
+      assert.equal(res3.body.serial, 'nj-2316-OTHR');
       const health = await helper.request().get('/span-panel/cfg/health');
       assert.equal(health.status, 200);
       assert.equal(health.body.health.state, 'online');
@@ -249,7 +259,16 @@ describe('span-panel config node (real Node-RED runtime, simulated panel)', func
 
     it('register: stores the issued v1 token server-side; a deployed node then uses it', async () => {
       const sim = await panels.start();
+      // Registration writes credentials only for a deployed span-panel.
       await helper.load(spanNodes, flow(), {});
+      const undeployed = await helper
+        .request()
+        .post('/span-panel/register')
+        .send({ id: 'cfg2', host: hostOf(sim), api: 'v1' });
+      assert.equal(undeployed.status, 404);
+      assert.match(undeployed.body.error, /deploy this panel configuration first/);
+      assert.deepEqual((helper as any)._redNodes.getCredentials('cfg2') ?? {}, {});
+      await helper.setFlows(flow(panelConfig('cfg2', hostOf(sim))), 'full');
       const closed = await helper
         .request()
         .post('/span-panel/register')

@@ -151,7 +151,7 @@ describe('nodes on a v2 panel (real Node-RED runtime, simulated v2 panel)', func
   });
 
   it('admin: test and register on v2 keep the registration server-side and reuse it', async () => {
-    const { sim, mqttPort } = await panels.startV2('flat');
+    const { sim, mqttPort, v2 } = await panels.startV2('flat');
     await helper.load(spanNodes, flow(), {});
     const body = { id: 'newcfg', host: hostOf(sim), api: 'auto', mqttPort: String(mqttPort) };
     const test1 = await helper
@@ -163,14 +163,16 @@ describe('nodes on a v2 panel (real Node-RED runtime, simulated v2 panel)', func
     assert.equal(test1.body.legacyApi, false);
     assert.equal(test1.body.circuits.length, sim.state.circuits.length);
     assert.equal(sim.stats.count('POST', REGISTER), 1);
-    const stored = storedCreds('newcfg');
-    assert.ok(stored.brokerPassword, 'the test kept its registration for this config node');
-    assert.equal(containsSecret(test1.text, [PASSPHRASE, stored.brokerPassword, stored.accessToken]), null);
-    // Again, without a passphrase: the stored registration is enough.
-    const test2 = await helper.request().post('/span-panel/test').send(body);
-    assert.equal(test2.status, 200, test2.text);
-    assert.equal(sim.stats.count('POST', REGISTER), 1, 'no second registration');
+    assert.deepEqual(storedCreds('newcfg'), {}, 'nothing is written for an id that is not deployed');
+    assert.equal(containsSecret(test1.text, [PASSPHRASE]), null);
 
+    // Register needs a deployed node: deploy it first (no credentials yet), then register from the dialog.
+    const regFlow = flow(
+      panelConfig('regcfg', hostOf(sim), { api: 'v2', interval: '0.5', mqttPort: String(mqttPort) }),
+      { id: 'poll', type: 'span-poll', panel: 'regcfg', wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    );
+    await helper.setFlows(regFlow, 'full');
     const reg = await helper
       .request()
       .post('/span-panel/register')
@@ -185,26 +187,27 @@ describe('nodes on a v2 panel (real Node-RED runtime, simulated v2 panel)', func
     assert.deepEqual(reg.body, { ok: true, api: 'v2', serial: sim.state.identity.serial });
     const regCreds = storedCreds('regcfg');
     assert.equal(regCreds.passphrase, undefined, 'a typed passphrase is used, not stored');
+    assert.equal(regCreds.caPem, v2.caPem, 'the CA is kept with the registration');
     assert.equal(containsSecret(reg.text, [PASSPHRASE, regCreds.brokerPassword, regCreds.accessToken]), null);
+    const registrations = sim.stats.count('POST', REGISTER);
 
-    // Deployed without any passphrase: the registration made from the dialog is what it uses.
+    // Now the deployed node lends its stored registration to a test of its own host: no new registration.
+    const test2 = await helper
+      .request()
+      .post('/span-panel/test')
+      .send({ id: 'regcfg', host: hostOf(sim), api: 'v2', mqttPort: String(mqttPort), passphrase: '' });
+    assert.equal(test2.status, 200, test2.text);
+    assert.equal(sim.stats.count('POST', REGISTER), registrations, 'no second registration');
+
+    // Redeployed without any passphrase: the registration made from the dialog is what it uses.
     await helper.setFlows(
-      flow(
-        panelConfig('regcfg', hostOf(sim), { api: 'v2', interval: '0.5', mqttPort: String(mqttPort) }),
-        {
-          id: 'poll',
-          type: 'span-poll',
-          panel: 'regcfg',
-          wires: [['out']],
-        },
-        { id: 'out', type: 'helper' },
-      ),
+      regFlow.map((n) => (n.id === 'poll' ? { ...n, name: 'redeployed' } : n)),
       'full',
     );
     const out = new Recorder('out');
     const msg = await out.next('data with the dialog registration', () => true, 20000);
     assert.equal(msg.payload.api, 'v2');
-    assert.equal(sim.stats.count('POST', REGISTER), 2, 'only the explicit registration');
+    assert.equal(sim.stats.count('POST', REGISTER), registrations, 'only the explicit registration');
     out.stop();
   });
 });

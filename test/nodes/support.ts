@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SimulatedPanel, type SimulatedPanelOptions } from '../../src/simulator/panel';
-import { createV2Plugin, type DataModel } from '../../src/simulator/v2';
+import { createV2Plugin, type DataModel, type V2Plugin } from '../../src/simulator/v2';
 
 /* eslint-disable @typescript-eslint/no-require-imports, @typescript-eslint/no-explicit-any */
 
@@ -94,10 +94,10 @@ export class Panels {
   async startV2(
     dataModel: DataModel = 'flat',
     opts: SimulatedPanelOptions = {},
-  ): Promise<{ sim: SimulatedPanel; mqttPort: number }> {
+  ): Promise<{ sim: SimulatedPanel; mqttPort: number; v2: V2Plugin }> {
     const v2 = createV2Plugin({ dataModel, passphrase: PASSPHRASE });
     const sim = await this.start({ plugins: [v2], ...opts });
-    return { sim, mqttPort: v2.mqttPort };
+    return { sim, mqttPort: v2.mqttPort, v2 };
   }
 
   async closeAll(): Promise<void> {

@@ -85,7 +85,8 @@ export function circuitPayload(c: SimCircuit) {
 }
 
 export function circuitsPayload(state: PanelState) {
-  const circuits: Record<string, ReturnType<typeof circuitPayload>> = {};
+  // Null prototype: any id (even `__proto__`) is an ordinary key of the JSON object.
+  const circuits: Record<string, ReturnType<typeof circuitPayload>> = Object.create(null);
   for (const c of state.circuits) circuits[c.id] = circuitPayload(c);
   return { circuits };
 }

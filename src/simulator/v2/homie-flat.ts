@@ -75,7 +75,8 @@ export function buildFlatTree(state: SimPanelState, extras: PublisherExtras): Ho
   const m = state.mains;
   const values = new Map<string, string>();
   const set = (node: string, prop: string, value: string) => values.set(`${node}/${prop}`, value);
-  const nodes: Record<string, HomieNodeDescription> = {};
+  // Null prototype: a node id (a circuit id) is an ordinary key, even `__proto__`.
+  const nodes: Record<string, HomieNodeDescription> = Object.create(null);
   const battery = state.soePercent !== null;
   const onGrid = isOnGrid(state);
 

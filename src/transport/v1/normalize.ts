@@ -9,6 +9,7 @@ import {
   type PanelSnapshot,
   type RelayState,
 } from '../../model/panel';
+import { circuitCounterKeys, newCircuitMap } from '../../model/circuit-map';
 import { PanelError } from '../errors';
 import { readerFor, type FieldReader } from './validate';
 
@@ -174,14 +175,18 @@ export function normalizeV1Snapshot(bodies: V1Bodies, guard: EnergyGuard, receiv
   }
 
   const regressions: EnergyRegression[] = [];
-  const circuits: Record<string, Circuit> = {};
+  const circuits = newCircuitMap();
+  const counters = new Set<string>();
   for (const c of circuitList) {
+    const [consumed, produced] = circuitCounterKeys(c.id);
+    counters.add(consumed).add(produced);
     circuits[c.id] = {
       ...c,
-      consumedEnergyWh: guard.check(`circuit.${c.id}.consumed`, c.consumedEnergyWh, regressions),
-      producedEnergyWh: guard.check(`circuit.${c.id}.produced`, c.producedEnergyWh, regressions),
+      consumedEnergyWh: guard.check(consumed, c.consumedEnergyWh, regressions),
+      producedEnergyWh: guard.check(produced, c.producedEnergyWh, regressions),
     };
   }
+  guard.retainCircuitCounters(counters);
   const mainMeterEnergy = {
     consumedEnergyWh: guard.check('main.consumed', panel.mainMeterEnergy.consumedEnergyWh, regressions),
     producedEnergyWh: guard.check('main.produced', panel.mainMeterEnergy.producedEnergyWh, regressions),

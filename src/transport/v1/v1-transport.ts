@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { LookupFunction } from 'node:net';
+import { circuitById } from '../../model/circuit-map';
 import { EnergyGuard } from '../../model/energy-guard';
 import {
   shedToV1Priority,
@@ -141,7 +142,9 @@ export class V1Transport implements PanelTransport {
     if (typeof circuitId !== 'string' || circuitId.trim() === '') {
       throw new PanelError('refused-command', 'no circuit id given: command not sent');
     }
-    let circuit: V1Circuit | undefined = this.lastSnapshot?.circuits[circuitId];
+    let circuit: V1Circuit | undefined = this.lastSnapshot
+      ? circuitById(this.lastSnapshot.circuits, circuitId)
+      : undefined;
     if (!circuit) {
       const path = V1_PATHS.circuit(circuitId);
       try {

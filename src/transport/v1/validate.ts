@@ -22,7 +22,8 @@ export class FieldReader {
   }
 
   private present(key: string): boolean {
-    return this.obj[key] !== undefined && this.obj[key] !== null;
+    // Own fields only: a body is untrusted data, never a lookup through Object.prototype.
+    return Object.hasOwn(this.obj, key) && this.obj[key] !== undefined && this.obj[key] !== null;
   }
 
   has(key: string): boolean {
@@ -103,8 +104,10 @@ export function parseJson(text: string, where: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    throw new PanelError('protocol', `${where}: body is not valid JSON (${why}; ${text.length} bytes)`);
+    // V8's message quotes the start of the body: keep only the position (the body may be anyone's).
+    const at = /position (\d+)/.exec(e instanceof Error ? e.message : '')?.[1];
+    const why = at === undefined ? '' : `error at position ${at}; `;
+    throw new PanelError('protocol', `${where}: body is not valid JSON (${why}${text.length} bytes)`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { circuitCounterKeys, newCircuitMap } from '../../model/circuit-map';
 import type { EnergyGuard } from '../../model/energy-guard';
 import type {
   Battery,
@@ -102,14 +103,19 @@ export function finalizeSnapshot(
   receivedAt: number,
 ): PanelSnapshot {
   const regressions: EnergyRegression[] = [];
-  const circuits: Record<string, Circuit> = {};
+  const circuits = newCircuitMap();
+  const counters = new Set<string>();
   for (const c of parsed.circuits) {
+    const [consumed, produced] = circuitCounterKeys(c.id);
+    counters.add(consumed).add(produced);
     circuits[c.id] = {
       ...c,
-      consumedEnergyWh: guard.check(`circuit.${c.id}.consumed`, c.consumedEnergyWh, regressions),
-      producedEnergyWh: guard.check(`circuit.${c.id}.produced`, c.producedEnergyWh, regressions),
+      consumedEnergyWh: guard.check(consumed, c.consumedEnergyWh, regressions),
+      producedEnergyWh: guard.check(produced, c.producedEnergyWh, regressions),
     };
   }
+  // A circuit the panel no longer lists is forgotten (an empty list is a gap, not a panel without circuits).
+  if (parsed.circuits.length > 0) guard.retainCircuitCounters(counters);
   const main = parsed.panel.mainMeterEnergy;
   return {
     api: 'v2',

@@ -99,7 +99,8 @@ function parseCircuit(dev: HomieDevice): Circuit {
   const priority = shedOf(priorityRaw);
   const controllable = booleanValue(dev, sw, 'relay-controllable');
   // never-backup is expressed as the priority property's Homie `settable` attribute (default false).
-  const priorityProp = nodeDescription(dev, shed)?.properties.priority;
+  const shedProps = nodeDescription(dev, shed)?.properties;
+  const priorityProp = shedProps && Object.hasOwn(shedProps, 'priority') ? shedProps.priority : undefined;
   const neverBackup = priorityProp ? priorityProp.settable !== true : null;
   const powerRawW = numberValue(dev, meter, 'active-power');
   return {

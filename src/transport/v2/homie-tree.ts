@@ -69,7 +69,8 @@ export function parseDescription(payload: string): HomieDeviceDescription | null
   for (const [id, n] of Object.entries(asRecord(d.nodes) ?? {})) {
     const node = asRecord(n);
     if (!node) continue;
-    const properties: Record<string, HomiePropertyDescription> = {};
+    // Null prototype: property ids are the panel's data (`__proto__` is just a key here).
+    const properties: Record<string, HomiePropertyDescription> = Object.create(null);
     for (const [pid, p] of Object.entries(asRecord(node.properties) ?? {})) {
       const prop = asRecord(p);
       if (!prop) continue;

@@ -17,6 +17,15 @@ export { HomieTree, parseDescription } from './homie-tree';
 export { buildFlatSnapshot, parseFlat } from './homie-flat';
 export { buildParentChildSnapshot, parseParentChild } from './homie-parent-child';
 export { brokerIdentityCheck, classifyMqttError } from './mqtt-errors';
+export {
+  CaTrust,
+  caFingerprint,
+  CA_CHANGED_CODE,
+  CA_POLICIES,
+  type CaChangeEvent,
+  type CaPolicy,
+} from './ca-trust';
+export { DEFAULT_MAX_PACKET_BYTES } from './packet-limit';
 
 export interface ConnectV2Options extends V2TransportOptions {
   /** Base name for a new registration (a random suffix is appended). */

@@ -1,5 +1,6 @@
 import tls, { type PeerCertificate } from 'node:tls';
 import { PanelError } from '../errors';
+import { PACKET_TOO_LARGE_CODE } from './packet-limit';
 
 /**
  * Classification of MQTT/TLS connection failures (resilience.md §6.3 classes) and the broker identity check.
@@ -50,6 +51,7 @@ export function classifyMqttError(e: unknown, where: string): PanelError {
     return new PanelError('broker', `${where}: ${message}`, { code: `MQTT_${code}` });
   }
   const c = typeof code === 'string' ? code : undefined;
+  if (c === PACKET_TOO_LARGE_CODE) return new PanelError('protocol', `${where}: ${message}`, { code: c });
   if (isTlsFailure(err))
     return new PanelError('tls', `${where}: TLS failure (${message})`, { code: c ?? 'TLS' });
   if (c === 'ECONNREFUSED') return new PanelError('refused', `${where}: connection refused`, { code: c });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { EnergyGuard } from '../../model/energy-guard';
@@ -14,7 +15,9 @@ import {
   treeDeviceIds,
 } from './homie-parent-child';
 import { HomieTree, HOMIE_PREFIX, type HomieDeviceDescription } from './homie-tree';
+import { CaTrust } from './ca-trust';
 import { brokerIdentityCheck, classifyMqttError } from './mqtt-errors';
+import { DEFAULT_MAX_PACKET_BYTES, limitIncomingPackets } from './packet-limit';
 import { fetchCaPem, fetchV2Status, splitHost, type V2Endpoint, type V2Status } from './rest';
 
 /**
@@ -22,8 +25,10 @@ import { fetchCaPem, fetchV2Status, splitHost, type V2Endpoint, type V2Status } 
  * PanelSnapshot the v1 client produces.
  *
  * Connection policy (span-api.md §3.2, §8 #242):
- * - TLS to the host the user configured (never the advertised .local name), trusting only the CA fetched
- *   from /api/v2/certificate/ca, kept in memory;
+ * - TLS to the host the user configured (never the advertised .local name), trusting only the panel CA: the
+ *   one the owner stored (`caTrust`, see ca-trust.ts: a changed CA is followed or refused, never taken
+ *   silently), else the one fetched from /api/v2/certificate/ca;
+ * - incoming MQTT packets are limited in size (`maxPacketBytes`, see packet-limit.ts);
  * - one MQTT.js client per connection attempt, with MQTT.js' own reconnect off: our loop reconnects with
  *   backoff (1 s ×2, capped), and after `rebuildAfterFailures` consecutive failures or any TLS failure it
  *   re-fetches the CA and starts from scratch (the fix for SPAN #242). A CA fetch that fails is logged at
@@ -79,6 +84,10 @@ export interface V2TransportOptions {
   httpTimeoutMs?: number;
   /** After the panel's `$description`, how long to wait for listed children to describe themselves; 2000 ms. */
   childSettleMs?: number;
+  /** The panel CA to trust and the policy for a changed one; without it the fetched CA is used as is. */
+  caTrust?: CaTrust;
+  /** Largest MQTT packet accepted from the broker, default DEFAULT_MAX_PACKET_BYTES (1 MiB). */
+  maxPacketBytes?: number;
   now?: () => number;
   random?: () => number;
 }
@@ -160,6 +169,13 @@ export class V2Transport implements PanelTransport {
 
   private serial: string | null;
   private ca: string | null = null;
+  private readonly caTrust: CaTrust | null;
+  /** A fetched CA that becomes the trusted one once a connection with it passes TLS verification. */
+  private caToConfirm: string | null = null;
+  /** The panel presents a CA the policy refuses: no connection until it is trusted. */
+  private caRefused = false;
+  private readonly unsubscribeTrust: (() => void) | null;
+  private readonly maxPacketBytes: number;
   private restStatus: V2Status | null = null;
   /** Private field: the MQTT.js client keeps the broker password in its options. */
   #client: MqttClient | null = null;
@@ -215,6 +231,10 @@ export class V2Transport implements PanelTransport {
       commandTimeoutMs: options.commandTimeoutMs ?? 5000,
       childSettleMs: options.childSettleMs ?? 2000,
     };
+    this.caTrust = options.caTrust ?? null;
+    this.maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
+    // The user trusted a refused CA: reconnect now rather than after the backoff.
+    this.unsubscribeTrust = this.caTrust?.onTrustChanged(() => this.reset()) ?? null;
   }
 
   /** Starts the connection loop (createV2Transport does this). */
@@ -248,7 +268,7 @@ export class V2Transport implements PanelTransport {
       try {
         if (this.needRebuild || this.ca === null || this.serial === null) await this.rebuild();
         if (this.isClosed()) break;
-        if (this.ca !== null && this.serial !== null) {
+        if (this.ca !== null && this.serial !== null && !this.caRefused) {
           const ended = await this.connectOnce(this.ca, this.serial);
           if (ended.wasConnected) {
             this.failures = 0;
@@ -291,13 +311,14 @@ export class V2Transport implements PanelTransport {
         this.restStatus = await fetchV2Status(this.ep, signal);
         this.serial = this.restStatus.serialNumber;
       }
-      this.counters.caFetches += 1;
-      const pem = await fetchCaPem(this.ep, signal);
-      if (this.ca !== null && pem !== this.ca) {
-        this.counters.caChanges += 1;
-        this.log.info?.(`${this.where}: the panel's CA certificate changed; using the new one`);
+      const stored = this.ca === null ? (this.caTrust?.trusted() ?? null) : null;
+      if (stored !== null) {
+        // First start with a stored CA: nothing to fetch over plain HTTP.
+        this.ca = stored;
+      } else {
+        this.counters.caFetches += 1;
+        this.adoptCa(await fetchCaPem(this.ep, signal));
       }
-      this.ca = pem;
     } catch (e) {
       if (this.isClosed()) return;
       this.counters.caFetchFailures += 1;
@@ -314,6 +335,32 @@ export class V2Transport implements PanelTransport {
     }
     this.tree.clear();
     this.rootDescribedAt = null;
+  }
+
+  /** Decides what to do with a freshly fetched CA (see ca-trust.ts). */
+  private adoptCa(pem: string): void {
+    this.caRefused = false;
+    this.caToConfirm = null;
+    if (!this.caTrust) {
+      if (this.ca !== null && pem !== this.ca) {
+        this.counters.caChanges += 1;
+        this.log.info?.(`${this.where}: the panel's CA certificate changed; using the new one`);
+      }
+      this.ca = pem;
+      return;
+    }
+    const review = this.caTrust.review(pem);
+    if (review.kind === 'refused') {
+      this.caRefused = true;
+      // Look again after the backoff: the user may trust it, or the panel may go back to the old one.
+      this.needRebuild = true;
+      this.lastError = review.error;
+      this.notify();
+      return;
+    }
+    if (this.ca !== null && review.pem !== this.ca) this.counters.caChanges += 1;
+    this.ca = review.pem;
+    if (review.confirm) this.caToConfirm = review.pem;
   }
 
   private connectOnce(ca: string, serial: string): Promise<{ wasConnected: boolean; error: PanelError }> {
@@ -338,8 +385,18 @@ export class V2Transport implements PanelTransport {
       reconnectPeriod: 0,
       resubscribe: false,
       queueQoSZero: false,
+      // The stream gets its packet-size guard before MQTT.js starts reading from it.
+      manualConnect: true,
     };
     const client = mqtt.connect(options);
+    // MQTT.js keeps its stream factory private; wrapping it is the one place to see the raw bytes.
+    const builder = client as unknown as { streamBuilder: (c: MqttClient) => Duplex };
+    const buildStream = builder.streamBuilder;
+    builder.streamBuilder = (c) => {
+      const stream = buildStream(c);
+      limitIncomingPackets(stream, this.maxPacketBytes);
+      return stream;
+    };
     this.#client = client;
 
     return new Promise((resolve) => {
@@ -363,6 +420,11 @@ export class V2Transport implements PanelTransport {
           this.lastMessageAt = this.now();
           this.connectedAt = this.now();
           this.counters.connections += 1;
+          // TLS verified the broker against this CA (chain and panel name): it is the trusted CA now.
+          if (this.caToConfirm === ca) {
+            this.caToConfirm = null;
+            this.caTrust?.confirm(ca);
+          }
           this.subscribed = new Set([serial]);
           this.subscribeChildren();
           this.log.debug(`${this.where}: connected`);
@@ -409,6 +471,7 @@ export class V2Transport implements PanelTransport {
       client.on('close', finish);
       // close() must never wait on a socket that does not report its end.
       this.life.signal.addEventListener('abort', finish, { once: true });
+      client.connect();
     });
   }
 
@@ -741,6 +804,7 @@ export class V2Transport implements PanelTransport {
     }
     this.phase = 'closed';
     this.connected = false;
+    this.unsubscribeTrust?.();
     this.life.abort(new PanelError('canceled', 'transport closed'));
     this.#client?.end(true);
     this.wakeSleep?.();
