@@ -3,7 +3,7 @@
  * and pushes the panel's health to all of them as node status (config nodes have no status of their own).
  */
 import type { Node, NodeAPI, NodeStatus } from 'node-red';
-import { createPanelSupervisor } from '../src/connection';
+import { createPanelSupervisor, type PanelConnectionConfig } from '../src/connection';
 import type { Logger } from '../src/supervisor/types';
 import { registerAdminEndpoints } from './admin';
 import { nodeCredentialStore } from './lib/credential-store';
@@ -29,18 +29,17 @@ export = function (RED: NodeAPI): void {
     const configError = resolved.ok ? null : resolved.error;
     if (configError) node.error(`SPAN panel configuration: ${configError}`);
 
+    // One config object for the life of the node: a registration from the editor updates its secrets.
+    const connection: PanelConnectionConfig | null = resolved.ok
+      ? {
+          ...resolved.config,
+          credentialStore: nodeCredentialStore(RED, node.id, resolved.config.host, logger.warn),
+        }
+      : null;
+
     const hub = new PanelHub({
       configError,
-      createSupervisor: resolved.ok
-        ? () =>
-            createPanelSupervisor(
-              {
-                ...resolved.config,
-                credentialStore: nodeCredentialStore(RED, node.id, resolved.config.host, logger.warn),
-              },
-              logger,
-            )
-        : null,
+      createSupervisor: connection ? () => createPanelSupervisor(connection, logger) : null,
       toNodeStatus: (spec: StatusSpec): NodeStatus => ({
         fill: spec.fill,
         shape: spec.shape,
@@ -68,6 +67,20 @@ export = function (RED: NodeAPI): void {
       refresh: () => hub.refresh(),
       setRelay: (id, state) => hub.setRelay(id, state),
       setPriority: (id, priority) => hub.setPriority(id, priority),
+      credentialsChanged: () => {
+        if (!connection) return;
+        // Re-read what the editor stored (a v1 token, a v2 login lives in the credential store already).
+        const fresh = resolvePanelConfig(
+          def,
+          RED.nodes.getCredentials(node.id) as SpanPanelCredentials,
+          (n) => RED.util.getSetting(node, n),
+        );
+        if (fresh.ok) {
+          connection.token = fresh.config.token;
+          connection.passphrase = fresh.config.passphrase;
+        }
+        hub.reconnect('credentials registered from the editor');
+      },
     };
     Object.defineProperties(node, Object.getOwnPropertyDescriptors(api));
     Object.defineProperty(node, 'hub', { value: hub, enumerable: false });

@@ -98,6 +98,11 @@ export class PanelHub {
     return this.requireSupervisor().setPriority(circuitId, priority);
   }
 
+  /** New credentials were stored (editor registration): the running connection uses them now. */
+  reconnect(why: string): void {
+    this.supervisor?.reconnect(why);
+  }
+
   /** Config node closing: stop everything, wait (bounded) for every stop in progress. Never rejects. */
   async close(): Promise<void> {
     this.closed = true;

@@ -19,6 +19,11 @@ export type ErrorClass =
   | 'rate-limited'
   /** 401/403/412 (v1) or a refused MQTT login: needs a new token / passphrase. Nothing else is ever `auth`. */
   | 'auth'
+  /**
+   * The panel speaks an API for which this Node-RED has no credential at all (v2 without passphrase or
+   * stored registration, v1 without token): nothing was rejected, the user has to register once.
+   */
+  | 'needs-registration'
   /** Other 4xx (404 = API not available on this firmware). */
   | 'client'
   /** Malformed/truncated body, JSON that is not the expected object, HTTP parser errors. */
