@@ -124,11 +124,12 @@ export class PanelSupervisor implements PanelHealthSupervisor {
     });
     // Rejections ramp: a credential restored after a reboot or firmware update is back within a probe or two,
     // one revoked for good costs one request per cap period.
+    const authCapMs = opts.authProbeMs ?? 300_000;
     this.authBackoff = new Backoff({
-      initialMs: opts.authProbeInitialMs ?? 10_000,
+      initialMs: Math.min(opts.authProbeInitialMs ?? 10_000, authCapMs),
       factor: 2,
       jitter: 0.2,
-      capMs: opts.authProbeMs ?? 300_000,
+      capMs: authCapMs,
       random: this.random,
     });
     this.failureLog = new FailureLog(this.logger, opts.label);
