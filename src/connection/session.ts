@@ -2,7 +2,7 @@ import type { TransportCause } from '../supervisor/supervisor';
 import type { TimingPolicy } from '../supervisor/timing';
 import type { Logger } from '../supervisor/types';
 import type { DetectResult } from '../transport/detect';
-import { PanelError } from '../transport/errors';
+import { asPanelError, PanelError } from '../transport/errors';
 import type { PanelTransport } from '../transport/transport';
 import { createV1Transport, type V1TransportOptions } from '../transport/v1';
 import type { PanelConnectionConfig } from './config';
@@ -47,6 +47,7 @@ export class ConnectionSession {
           'needs-registration',
           'this panel speaks only the legacy v1 API and no access token is configured: open the panel door, ' +
             'press the door switch 3 times, then press "Register with panel" within 15 minutes',
+          { detected: { api: 'v1', dataModel: 'v1-rest' } },
         );
       }
       return createV1Transport({
@@ -64,6 +65,16 @@ export class ConnectionSession {
       detected,
       freshStatus: fresh && detected?.api === 'v2' ? detected.status : null,
       gate: this.registrations,
+    }).catch((e: unknown) => {
+      // Registration and credential failures happen on a panel known to speak v2: say so in health.
+      const err = asPanelError(e);
+      if (err.detected) throw err;
+      throw new PanelError(err.errorClass, err.message, {
+        status: err.status,
+        code: err.code,
+        retryAfterMs: err.retryAfterMs,
+        detected: { api: 'v2', dataModel: detected?.api === 'v2' ? detected.dataModel : null },
+      });
     });
   }
 

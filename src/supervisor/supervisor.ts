@@ -322,13 +322,7 @@ export class PanelSupervisor implements PanelHealthSupervisor {
       throw signal.reason ?? new PanelError('timeout', 'aborted while connecting');
     }
     this.transport = t;
-    if (this.lastApi && this.lastApi.api !== t.api) {
-      // Logged once per actual change (a firmware upgrade, the v1 sunset), never per cycle.
-      this.logger.info(
-        `${this.opts.label}: the panel's API changed from ${this.lastApi.api} to ${t.api}; using ${t.api} from now on`,
-      );
-    }
-    this.lastApi = { api: t.api, dataModel: t.dataModel };
+    this.noteApi(t.api, t.dataModel);
     t.onData?.(() => {
       if (t === this.transport && this.opts.intervalMs === 0) this.kick();
     });
@@ -345,6 +339,17 @@ export class PanelSupervisor implements PanelHealthSupervisor {
       );
     }
     return t;
+  }
+
+  /** Remembers the panel's API; a change (a firmware upgrade, the v1 sunset) is logged once, never per cycle. */
+  private noteApi(api: 'v1' | 'v2', dataModel: PanelTransport['dataModel']): void {
+    if (this.lastApi && this.lastApi.api !== api) {
+      this.logger.info(`${this.opts.label}: the panel's API changed from ${this.lastApi.api} to ${api}`);
+    }
+    this.lastApi = {
+      api,
+      dataModel: dataModel ?? (this.lastApi?.api === api ? this.lastApi.dataModel : null),
+    };
   }
 
   /** Asks for a cycle as soon as possible, coalescing bursts of pushes into one cycle. */
@@ -380,6 +385,7 @@ export class PanelSupervisor implements PanelHealthSupervisor {
     this.counters.failures += 1;
     this.consecutiveFailures += 1;
     this.lastError = err;
+    if (err.detected && !this.transport) this.noteApi(err.detected.api, err.detected.dataModel);
     if (this.firstFailureAt === null) this.firstFailureAt = Date.now();
     this.failureLog.debug(err);
     if (this.latestData && !this.latestData.stale) this.latestData = { ...this.latestData, stale: true };

@@ -40,11 +40,18 @@ export type ErrorClass =
   | 'refused-command'
   | 'unknown';
 
+/** The API a panel was found to speak (set when a failure happens after detection). */
+export interface DetectedApi {
+  api: 'v1' | 'v2';
+  dataModel: 'v1-rest' | 'v2-flat' | 'v2-parent-child' | null;
+}
+
 export interface PanelErrorInit {
   status?: number;
   code?: string;
   retryAfterMs?: number;
   cause?: unknown;
+  detected?: DetectedApi;
 }
 
 export class PanelError extends Error {
@@ -53,6 +60,8 @@ export class PanelError extends Error {
   readonly code: string | undefined;
   /** Server-requested delay (already parsed from Retry-After), before any clamping. */
   readonly retryAfterMs: number | undefined;
+  /** What detection found before this failure (health then shows the API even without a transport). */
+  readonly detected: DetectedApi | undefined;
 
   constructor(errorClass: ErrorClass, message: string, init: PanelErrorInit = {}) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -61,6 +70,7 @@ export class PanelError extends Error {
     this.status = init.status;
     this.code = init.code;
     this.retryAfterMs = init.retryAfterMs;
+    this.detected = init.detected;
   }
 
   /** A compact, secret-free description for logs and status messages. */

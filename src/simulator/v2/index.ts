@@ -24,6 +24,8 @@
  *   register-not-ready {durationMs?}  POST /api/v2/auth/register answers 503 until cleared or expired
  *   passphrase-rotation {passphrase?}  new passphrase; broker passwords handed out so far stop working
  *   v1-disabled / v1-enabled       /api/v1/* answers 404 (a panel whose v1 API is gone) or is served again
+ *   login-refused {count?}        the broker restarts (every client disconnected) and refuses the next
+ *                                  `count` logins (default 1) with CONNACK 5, valid credentials or not
  *   v2-disabled / v2-enabled       /api/v2/* answers 404 and the broker stops listening (a v1-only firmware),
  *                                  or both are back
  *   firmware-upgrade {downMs?, keepV1?, firmwareVersion?}
@@ -132,6 +134,7 @@ export class V2Plugin implements SimPlugin {
   /** What clear() returns to: the option values, until a firmware upgrade changes the panel for good. */
   private baseline: { v1Off: boolean; v2Off: boolean };
   private ctx: SimPluginContext | null = null;
+  private loginsToRefuse = 0;
   private closed = false;
 
   constructor(private readonly opts: V2PluginOptions) {
@@ -163,6 +166,11 @@ export class V2Plugin implements SimPlugin {
       },
       'v1-enabled': () => {
         this.v1Off = false;
+      },
+      'login-refused': async (a) => {
+        this.loginsToRefuse = optionalNumber(a.count) ?? 1;
+        await this.brokerDown();
+        await this.brokerUp();
       },
       'v2-disabled': () => this.setV2(false),
       'v2-enabled': () => this.setV2(true),
@@ -206,8 +214,13 @@ export class V2Plugin implements SimPlugin {
       host: ctx.http.host,
       port: this.opts.mqttPort ?? 0,
       tls: certificates.current,
-      authenticate: (username, password) =>
-        username === state.identity.serial && this.credentials.isValidBrokerPassword(password),
+      authenticate: (username, password) => {
+        if (this.loginsToRefuse > 0) {
+          this.loginsToRefuse -= 1;
+          return false;
+        }
+        return username === state.identity.serial && this.credentials.isValidBrokerPassword(password);
+      },
       onCommand: (topic, payload, clientId) => {
         commands.handle(topic, payload, clientId);
       },
@@ -363,6 +376,7 @@ export class V2Plugin implements SimPlugin {
   readonly clearFaults = async (): Promise<void> => {
     this.clearTimers();
     this.notReady = false;
+    this.loginsToRefuse = 0;
     this.v1Off = this.baseline.v1Off;
     this.v2Off = this.baseline.v2Off;
     const r = this.running;
