@@ -21,7 +21,8 @@ export class RegistrationGate {
   private pending: Promise<unknown> | null = null;
   private pendingAbort: AbortController | null = null;
   private unknownUntil = 0;
-  private readonly timeoutMs: number;
+  /** The registration's own deadline (also its HTTP timeout). */
+  readonly timeoutMs: number;
   private readonly holdOffMs: number;
   private readonly now: () => number;
   /** Registrations actually started (tests). */

@@ -69,7 +69,8 @@ export async function createV2ForConfig(
         name: 'node-red-span',
         passphrase: config.passphrase,
         signal: sig,
-        timeoutMs: timing.requestTimeoutMs,
+        // The registration has its own deadline, longer than a poll request's: a slow answer still counts.
+        timeoutMs: ctx.gate.timeoutMs,
       }),
     (c) => {
       config.credentialStore?.save(stored2(c));
