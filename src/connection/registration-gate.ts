@@ -46,10 +46,12 @@ export class RegistrationGate {
     if (!this.pending) {
       const wait = this.unknownUntil - this.now();
       if (wait > 0) {
-        throw new PanelError(
-          'timeout',
-          `the last registration got no answer; the panel may have registered this Node-RED anyway, so a new ` +
-            `registration waits ${Math.ceil(wait / 1000)} s`,
+        return Promise.reject(
+          new PanelError(
+            'timeout',
+            `the last registration got no answer; the panel may have registered this Node-RED anyway, so a new ` +
+              `registration waits ${Math.ceil(wait / 1000)} s`,
+          ),
         );
       }
       this.pending = this.start(register, keep);
