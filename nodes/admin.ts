@@ -191,6 +191,9 @@ async function handleRegister(
       await RED.nodes.addCredentials(id, { ...storedCredentials(RED, id), token: r.token });
       res.json({ ok: true, api: 'v1', serial: null });
     }
+    // A deployed config node uses the new credentials at once: no redeploy.
+    const deployed = RED.nodes.getNode(id);
+    if (isPanelConfigNode(deployed)) deployed.credentialsChanged();
   } catch (e) {
     if (!res.headersSent) res.status(502).json(errorBody(e, panel));
   } finally {

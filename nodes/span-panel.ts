@@ -3,7 +3,7 @@
  * and pushes the panel's health to all of them as node status (config nodes have no status of their own).
  */
 import type { Node, NodeAPI, NodeStatus } from 'node-red';
-import { createPanelSupervisor } from '../src/connection';
+import { createPanelSupervisor, type PanelConnectionConfig } from '../src/connection';
 import type { Logger } from '../src/supervisor/types';
 import { CaTrust, type CaChangeEvent } from '../src/transport/v2/ca-trust';
 import { registerAdminEndpoints } from './admin';
@@ -56,17 +56,15 @@ export = function (RED: NodeAPI): void {
           })
         : null;
     const credentialStore = host !== null ? nodeCredentialStore(RED, node.id, host, logger.warn) : null;
+    // One config object for the life of the node: a registration from the editor updates its secrets.
+    const connection: PanelConnectionConfig | null =
+      resolved.ok && credentialStore
+        ? { ...resolved.config, credentialStore, caTrust: caTrust ?? undefined }
+        : null;
 
     const hub: PanelHub = new PanelHub({
       configError,
-      createSupervisor:
-        resolved.ok && credentialStore
-          ? () =>
-              createPanelSupervisor(
-                { ...resolved.config, credentialStore, caTrust: caTrust ?? undefined },
-                logger,
-              )
-          : null,
+      createSupervisor: connection ? () => createPanelSupervisor(connection, logger) : null,
       toNodeStatus: (spec: StatusSpec): NodeStatus => ({
         fill: spec.fill,
         shape: spec.shape,
@@ -109,6 +107,20 @@ export = function (RED: NodeAPI): void {
       refresh: () => hub.refresh(),
       setRelay: (id, state) => hub.setRelay(id, state),
       setPriority: (id, priority) => hub.setPriority(id, priority),
+      credentialsChanged: () => {
+        if (!connection) return;
+        // Re-read what the editor stored (a v1 token, a v2 login lives in the credential store already).
+        const fresh = resolvePanelConfig(
+          def,
+          RED.nodes.getCredentials(node.id) as SpanPanelCredentials,
+          (n) => RED.util.getSetting(node, n),
+        );
+        if (fresh.ok) {
+          connection.token = fresh.config.token;
+          connection.passphrase = fresh.config.passphrase;
+        }
+        hub.reconnect('credentials registered from the editor');
+      },
     };
     Object.defineProperties(node, Object.getOwnPropertyDescriptors(api));
     Object.defineProperty(node, 'hub', { value: hub, enumerable: false });

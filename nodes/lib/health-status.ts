@@ -50,6 +50,8 @@ export function healthStatus(health: HealthEvent | null, latest: DataEvent | nul
       };
     }
     case 'auth-failed':
+      // Nothing was rejected: the panel needs a credential this Node-RED does not have yet.
+      if (health.errorClass === 'needs-registration') return { fill: 'red', shape: 'ring', key: 'register' };
       return { fill: 'red', shape: 'ring', key: 'authFailed' };
     case 'stopped':
     default:

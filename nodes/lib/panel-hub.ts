@@ -114,6 +114,11 @@ export class PanelHub {
     for (const u of [...this.users.values()]) this.safely(u, () => u.onEvent?.(event, this.currentHealth));
   }
 
+  /** New credentials were stored (editor registration): the running connection uses them now. */
+  reconnect(why: string): void {
+    this.supervisor?.reconnect(why);
+  }
+
   /** Config node closing: stop everything, wait (bounded) for every stop in progress. Never rejects. */
   async close(): Promise<void> {
     this.closed = true;

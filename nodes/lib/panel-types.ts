@@ -64,6 +64,8 @@ export interface PanelConfigNode extends Node {
   refresh(): Promise<DataEvent>;
   setRelay(circuitId: string, state: 'OPEN' | 'CLOSED'): Promise<CommandOutcome>;
   setPriority(circuitId: string, priority: SettablePriority): Promise<CommandOutcome>;
+  /** Credentials were stored for this node (editor registration): reconnect with them, no redeploy. */
+  credentialsChanged(): void;
   /** For tests: the number of listeners the config node holds on its supervisor (0 or 1). */
   readonly supervisorSubscriptions: number;
 }

@@ -2,11 +2,13 @@ import type { PanelSnapshot } from '../model/panel';
 import { PanelSupervisor, type SupervisorOptions, type TransportCause } from '../supervisor/supervisor';
 import { timingFor, type TimingPolicy } from '../supervisor/timing';
 import type { Logger } from '../supervisor/types';
-import { PanelError } from '../transport/errors';
 import type { PanelTransport } from '../transport/transport';
 import { createV1Transport, type V1TransportOptions } from '../transport/v1';
+import { createApiWatch, type ApiWatchOptions } from './api-watch';
 import { parseHost, type PanelConnectionConfig, type StoredV2Credentials } from './config';
-import { createV2ForConfig, detectForConfig, registerV2ForConfig } from './v2';
+import type { RegistrationGateOptions } from './registration-gate';
+import { ConnectionSession } from './session';
+import { detectForConfig, registerV2ForConfig } from './v2';
 
 export * from './config';
 
@@ -16,6 +18,7 @@ export type ConnectionTuning = Pick<
   | 'timing'
   | 'offlineAfterFailures'
   | 'offlineAfterMs'
+  | 'authProbeInitialMs'
   | 'authProbeMs'
   | 'backoffInitialMs'
   | 'watchdogMs'
@@ -23,11 +26,31 @@ export type ConnectionTuning = Pick<
 > & {
   /** v1 client knobs: the keep-alive race test switches the mitigation off to prove it matters. */
   v1?: Pick<V1TransportOptions, 'idleSocketMs' | 'mitigation' | 'lookup'>;
+  /** `auto` on v1: when /api/v2/status is asked again (api-watch.ts; default 60 s, doubling to 1 h). */
+  apiCheck?: Pick<ApiWatchOptions, 'checkInitialMs' | 'checkMaxMs' | 'redetectAfterFailures'>;
+  /** Registration deadline and hold-off (registration-gate.ts). */
+  registration?: RegistrationGateOptions;
+  /** Smallest poll interval the connection accepts, default 1000 ms (tests run faster). */
+  minIntervalMs?: number;
 };
+
+export const MIN_INTERVAL_MS = 1000;
+
+/**
+ * The poll interval actually used: at least 1 s whatever the editor or an environment variable says (a
+ * panel is an embedded device), and 0 ("every change") only means something for v2 push; a v1 panel is
+ * then polled at the supervisor's health interval.
+ */
+export function runtimeIntervalMs(intervalS: number, minMs = MIN_INTERVAL_MS): number {
+  const ms = Number.isFinite(intervalS) ? intervalS * 1000 : 0;
+  if (ms <= 0) return 0;
+  return Math.max(minMs, ms);
+}
 
 /**
  * Builds the one supervised connection of a panel from a config node's settings. API detection runs inside
- * the supervisor's first cycle, so a panel that is down at deploy time is simply `connecting` and retried.
+ * the supervisor's first cycle, so a panel that is down at deploy time is simply `connecting` and retried;
+ * on `auto` the decision is re-tested while the connection runs (api-watch.ts).
  */
 export function createPanelSupervisor(
   config: PanelConnectionConfig,
@@ -35,18 +58,25 @@ export function createPanelSupervisor(
   tuning: ConnectionTuning = {},
 ): PanelSupervisor {
   parseHost(config.host); // fail fast on a malformed host, with a clear message
-  const intervalMs = Math.max(0, config.intervalS) * 1000;
+  const { v1, apiCheck, registration, minIntervalMs, ...supervisorTuning } = tuning;
+  const intervalMs = runtimeIntervalMs(config.intervalS, minIntervalMs);
   const timing = timingFor(intervalMs > 0 ? intervalMs : 5000, tuning.timing);
-  const { v1, ...supervisorTuning } = tuning;
+  const session = new ConnectionSession(config, timing, logger, v1, registration);
   return new PanelSupervisor({
     ...supervisorTuning,
     intervalMs,
     label: `SPAN panel ${config.host}`,
     logger,
-    createTransport: (signal, cause) => createTransportFor(config, timing, logger, signal, cause, v1),
+    createTransport: (signal, cause, authRejections) => session.create(signal, cause, authRejections),
+    apiWatch:
+      config.api === 'auto'
+        ? createApiWatch({ host: config.host, requestTimeoutMs: timing.requestTimeoutMs, ...apiCheck })
+        : undefined,
+    dispose: () => session.close(),
   });
 }
 
+/** One transport outside a supervisor (editor test, benchmarks): detection, then v1 or v2. */
 export async function createTransportFor(
   config: PanelConnectionConfig,
   timing: TimingPolicy,
@@ -55,27 +85,7 @@ export async function createTransportFor(
   cause: TransportCause = 'start',
   v1Options: ConnectionTuning['v1'] = {},
 ): Promise<PanelTransport> {
-  const detected = config.api === 'auto' ? await detectForConfig(config, timing, signal) : undefined;
-  const api = detected?.api ?? config.api;
-  if (api === 'v1') {
-    if (!config.token) {
-      throw new PanelError(
-        'auth',
-        'this panel speaks only the legacy v1 API and no access token is configured: press "Register with panel" ' +
-          'during the door-proximity window',
-      );
-    }
-    return createV1Transport({
-      host: config.host,
-      token: config.token,
-      requestTimeoutMs: timing.requestTimeoutMs,
-      // One call (with its single in-request retry) may use the whole cycle, never more.
-      callDeadlineMs: timing.cycleDeadlineMs,
-      logger,
-      ...v1Options,
-    });
-  }
-  return createV2ForConfig(config, timing, logger, signal, cause, detected);
+  return new ConnectionSession(config, timing, logger, v1Options).create(signal, cause);
 }
 
 export interface ConnectionTestResult {

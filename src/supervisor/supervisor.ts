@@ -3,8 +3,10 @@ import { asPanelError, PanelError } from '../transport/errors';
 import type { CommandOutcome, PanelTransport } from '../transport/transport';
 import { Backoff } from './backoff';
 import { FailureLog } from './failure-log';
+import { KeyedQueue } from './keyed-queue';
 import { clamp, timingFor, type TimingPolicy } from './timing';
 import type {
+  ApiWatch,
   DataEvent,
   HealthEvent,
   HealthState,
@@ -16,10 +18,19 @@ import { settleBy } from '../util/settle-by';
 
 export interface SupervisorOptions {
   /**
-   * Creates the transport (and detects the API on `auto`). Called at start, after an authentication
-   * failure (once, so a token changed in the config is re-read) and after restart(). May throw a PanelError.
+   * Creates the transport (and detects the API on `auto`). Called at start, after every authentication
+   * rejection (so credentials changed meanwhile are re-read; `authRejections` counts the rejections in a
+   * row), after the API watch dropped a transport, and after restart(). May throw a PanelError.
    */
-  createTransport: (signal: AbortSignal, cause: TransportCause) => Promise<PanelTransport>;
+  createTransport: (
+    signal: AbortSignal,
+    cause: TransportCause,
+    authRejections: number,
+  ) => Promise<PanelTransport>;
+  /** Re-tests the API decision (`auto` only); absent = the API detected first is kept. */
+  apiWatch?: ApiWatch;
+  /** Called once by stop(), after the transport is closed (releases what createTransport shares). */
+  dispose?: () => void;
   /** Poll / snapshot interval P in ms. 0 = push every change (v2 only); health is then checked every 5 s. */
   intervalMs: number;
   /** Names the panel in log lines, e.g. "SPAN panel 192.168.1.20". Never a secret. */
@@ -30,7 +41,9 @@ export interface SupervisorOptions {
   offlineAfterFailures?: number;
   /** …and at least this long since the first failure (default min(15 s, 3·P)). */
   offlineAfterMs?: number;
-  /** Probe period while auth-failed (default 5 min, ±20 %). */
+  /** First probe after an authentication rejection (default 10 s); doubles per probe… */
+  authProbeInitialMs?: number;
+  /** …up to this period (default 5 min); ±20 % jitter. */
   authProbeMs?: number;
   backoffInitialMs?: number;
   /** Watchdog period (default max(2·P, 2·cap)). */
@@ -38,7 +51,7 @@ export interface SupervisorOptions {
   random?: () => number;
 }
 
-/** Why a transport is being (re)created: 'auth' means the previous one was rejected by the panel. */
+/** Why a transport is being (re)created: 'auth' means the previous attempt was rejected by the panel. */
 export type TransportCause = 'start' | 'auth';
 
 /** Interval used for health checks when data is pushed on every change (intervalMs = 0). */
@@ -84,8 +97,13 @@ export class PanelSupervisor implements PanelHealthSupervisor {
   /** Length of the outage that the last success ended (reported once, with the recovery). */
   private lastOutageMs: number | null = null;
   private lastError: PanelError | null = null;
-  private authRetried = false;
+  /** Authentication rejections in a row (reset by any success). */
+  private authRejections = 0;
+  private readonly authBackoff: Backoff;
   private legacyWarned = false;
+  /** API and data model of the last transport, shown while none is connected (re-detection, auth probes). */
+  private lastApi: { api: 'v1' | 'v2'; dataModel: PanelTransport['dataModel'] } | null = null;
+  private readonly commands = new KeyedQueue();
   private latestData: DataEvent | null = null;
   private readonly recentDurations: number[] = [];
   /** Counts for tests and benchmarks. */
@@ -102,6 +120,16 @@ export class PanelSupervisor implements PanelHealthSupervisor {
       factor: 1.6,
       jitter: 0.2,
       capMs: this.timing.backoffCapMs,
+      random: this.random,
+    });
+    // Rejections ramp: a credential restored after a reboot or firmware update is back within a probe or two,
+    // one revoked for good costs one request per cap period.
+    const authCapMs = opts.authProbeMs ?? 300_000;
+    this.authBackoff = new Backoff({
+      initialMs: Math.min(opts.authProbeInitialMs ?? 10_000, authCapMs),
+      factor: 2,
+      jitter: 0.2,
+      capMs: authCapMs,
       random: this.random,
     });
     this.failureLog = new FailureLog(this.logger, opts.label);
@@ -151,7 +179,16 @@ export class PanelSupervisor implements PanelHealthSupervisor {
   async stop(): Promise<void> {
     if (this.state === 'stopped' && !this.transport && !this.timer) return;
     await this.teardown();
+    this.opts.dispose?.();
     this.applyState({ state: 'stopped', reason: 'stopped', delayMs: 0 }, false);
+  }
+
+  reconnect(why: string): void {
+    if (this.state === 'stopped') return;
+    this.logger.info(`${this.opts.label}: ${why}: connecting again now`);
+    void this.restart().catch((e: unknown) =>
+      this.logger.error(`${this.opts.label}: reconnecting failed: ${(e as Error).message}`),
+    );
   }
 
   async refresh(): Promise<DataEvent> {
@@ -160,8 +197,10 @@ export class PanelSupervisor implements PanelHealthSupervisor {
     if (fresh && !fresh.stale && Date.now() - fresh.snapshot.receivedAt < this.timing.intervalMs / 2) {
       return this.withAge(fresh);
     }
-    // While offline or auth-failed an input message must not bypass the backoff: answer from what we know.
-    if (this.state === 'offline' || this.state === 'auth-failed') {
+    // While the panel is failing an input message must not bypass the interval or the backoff: answer with
+    // the last snapshot (marked stale) and leave the next attempt to the schedule.
+    if (this.consecutiveFailures > 0 || this.state === 'offline' || this.state === 'auth-failed') {
+      if (this.latestData) return this.withAge({ ...this.latestData, stale: true });
       throw this.lastError ?? new PanelError('unknown', `panel is ${this.state}`);
     }
     const requestedAt = Date.now();
@@ -173,14 +212,14 @@ export class PanelSupervisor implements PanelHealthSupervisor {
   }
 
   async setRelay(circuitId: string, state: 'OPEN' | 'CLOSED'): Promise<CommandOutcome> {
-    return this.command((t, signal) => t.setRelay(circuitId, state, signal));
+    return this.command(circuitId, (t, signal) => t.setRelay(circuitId, state, signal));
   }
 
   async setPriority(
     circuitId: string,
     priority: 'NEVER' | 'SOC_THRESHOLD' | 'OFF_GRID',
   ): Promise<CommandOutcome> {
-    return this.command((t, signal) => t.setPriority(circuitId, priority, signal));
+    return this.command(circuitId, (t, signal) => t.setPriority(circuitId, priority, signal));
   }
 
   // ---- the loop ------------------------------------------------------------------------------------------
@@ -221,9 +260,14 @@ export class PanelSupervisor implements PanelHealthSupervisor {
     const startedAt = Date.now();
     let decision: Decision;
     try {
+      const recovered = this.consecutiveFailures > 0;
       const snapshot = await settleBy(this.readOnce(abort.signal), abort.signal);
       if (gen !== this.generation) return;
-      decision = this.onSuccess(snapshot, Date.now() - startedAt);
+      const duration = Date.now() - startedAt;
+      const upgrade = await this.betterApiAvailable(recovered, abort.signal);
+      if (gen !== this.generation) return;
+      decision = this.onSuccess(snapshot, duration);
+      if (upgrade) decision = this.switchApi();
     } catch (e) {
       if (gen !== this.generation) return;
       decision = this.onFailure(asPanelError(e));
@@ -243,19 +287,42 @@ export class PanelSupervisor implements PanelHealthSupervisor {
 
   private async readOnce(signal: AbortSignal): Promise<PanelSnapshot> {
     const transport = this.transport ?? (await this.createTransport(signal));
-    // A cheap probe first while offline: a down panel costs one tiny request per backoff step.
+    // A cheap probe first while offline: a down panel costs one tiny request per backoff step. While
+    // auth-failed, one authenticated request tells whether the credential works again.
     if (this.state === 'offline') await transport.probe(signal);
+    else if (this.state === 'auth-failed') await transport.checkAuth?.(signal);
     return transport.readSnapshot(signal);
   }
 
+  /** Asks the API watch (auto only) whether the panel now offers a better API; bounded by the cycle. */
+  private async betterApiAvailable(recovered: boolean, signal: AbortSignal): Promise<boolean> {
+    const watch = this.opts.apiWatch;
+    const t = this.transport;
+    if (!watch || !t) return false;
+    return settleBy(watch.betterApiAvailable(t, recovered, signal), signal).catch(() => false);
+  }
+
+  /** The panel was upgraded under us: rebuild on the next cycle (detection picks the new API). */
+  private switchApi(): Decision {
+    const from = this.transport?.api ?? 'v1';
+    this.dropTransport();
+    return {
+      state: 'connecting',
+      reason: `the panel now offers the SPAN API (v2): switching from ${from}`,
+      delayMs: 0,
+    };
+  }
+
   private async createTransport(signal: AbortSignal): Promise<PanelTransport> {
-    const t = await this.opts.createTransport(signal, this.authRetried ? 'auth' : 'start');
+    const cause: TransportCause = this.authRejections > 0 ? 'auth' : 'start';
+    const t = await this.opts.createTransport(signal, cause, this.authRejections);
     this.counters.transportsCreated += 1;
     if (signal.aborted) {
       await t.close().catch(() => undefined);
       throw signal.reason ?? new PanelError('timeout', 'aborted while connecting');
     }
     this.transport = t;
+    this.noteApi(t.api, t.dataModel);
     t.onData?.(() => {
       if (t === this.transport && this.opts.intervalMs === 0) this.kick();
     });
@@ -272,6 +339,17 @@ export class PanelSupervisor implements PanelHealthSupervisor {
       );
     }
     return t;
+  }
+
+  /** Remembers the panel's API; a change (a firmware upgrade, the v1 sunset) is logged once, never per cycle. */
+  private noteApi(api: 'v1' | 'v2', dataModel: PanelTransport['dataModel']): void {
+    if (this.lastApi && this.lastApi.api !== api) {
+      this.logger.info(`${this.opts.label}: the panel's API changed from ${this.lastApi.api} to ${api}`);
+    }
+    this.lastApi = {
+      api,
+      dataModel: dataModel ?? (this.lastApi?.api === api ? this.lastApi.dataModel : null),
+    };
   }
 
   /** Asks for a cycle as soon as possible, coalescing bursts of pushes into one cycle. */
@@ -307,11 +385,13 @@ export class PanelSupervisor implements PanelHealthSupervisor {
     this.counters.failures += 1;
     this.consecutiveFailures += 1;
     this.lastError = err;
+    if (err.detected && !this.transport) this.noteApi(err.detected.api, err.detected.dataModel);
     if (this.firstFailureAt === null) this.firstFailureAt = Date.now();
     this.failureLog.debug(err);
     if (this.latestData && !this.latestData.stale) this.latestData = { ...this.latestData, stale: true };
 
-    if (err.errorClass === 'auth') return this.onAuthFailure(err);
+    if (err.errorClass === 'auth' || err.errorClass === 'needs-registration') return this.onAuthFailure(err);
+    this.maybeRedetect();
 
     const offlineAfterMs = this.opts.offlineAfterMs ?? Math.min(15_000, 3 * this.timing.intervalMs);
     const goesOffline =
@@ -340,31 +420,41 @@ export class PanelSupervisor implements PanelHealthSupervisor {
           `${Math.round(this.timing.backoffCapMs / 1000)} s`,
       );
       // Half-open sockets survive reboots and IP changes without a FIN: start the next attempt on fresh ones.
-      this.transport?.reset();
+      if (this.transport) this.transport.reset();
     }
     return { state: 'offline', reason: describe(err), delayMs: Math.max(this.backoff.next(), retryAfter) };
   }
 
+  /** `auto` on v1: after a few failed cycles of any class, detect the API again (the v1 sunset, an upgrade). */
+  private maybeRedetect(): void {
+    const t = this.transport;
+    if (!t || !this.opts.apiWatch?.redetectAfterFailure(t, this.consecutiveFailures)) return;
+    this.logger.debug(
+      `${this.opts.label}: ${this.consecutiveFailures} failed cycles on ${t.api}: detecting the API again`,
+    );
+    this.dropTransport();
+  }
+
   private onAuthFailure(err: PanelError): Decision {
-    if (!this.authRetried) {
-      // Re-read the credentials once (a token just changed in the config), then retry immediately.
-      this.authRetried = true;
-      this.dropTransport();
+    this.authRejections += 1;
+    // A rejected transport is never kept: the next attempt re-reads the credentials, and a v2 transport's
+    // reconnect loop must not keep knocking while the supervisor owns the retry timing.
+    this.dropTransport();
+    if (err.errorClass === 'auth' && this.authRejections === 1) {
+      // Retry at once (a credential just changed in the config, a broker restarting).
       const state: HealthState = this.state === 'online' ? 'degraded' : this.state;
       return { state, reason: describe(err), delayMs: 0 };
     }
     if (this.state !== 'auth-failed') {
       this.logger.warn(
-        `${this.opts.label}: authentication failed (${describe(err)}). Polling is paused; the panel is probed ` +
-          'every few minutes. Update the access token or passphrase in the panel configuration.',
+        err.errorClass === 'needs-registration'
+          ? `${this.opts.label}: registration needed: ${err.message}`
+          : `${this.opts.label}: authentication failed (${describe(err)}). Polling is paused; the panel is ` +
+              'probed after 10 s, then less and less often (every 5 min at most). Update the access token or ' +
+              'passphrase in the panel configuration, or press "Register with panel".',
       );
     }
-    const probe = this.opts.authProbeMs ?? 300_000;
-    return {
-      state: 'auth-failed',
-      reason: describe(err),
-      delayMs: Math.round(probe * (0.8 + 0.4 * this.random())),
-    };
+    return { state: 'auth-failed', reason: describe(err), delayMs: this.authBackoff.next() };
   }
 
   /**
@@ -380,7 +470,15 @@ export class PanelSupervisor implements PanelHealthSupervisor {
 
   // ---- commands ------------------------------------------------------------------------------------------
 
-  private async command(
+  /** Commands to one circuit run one at a time, in arrival order (see KeyedQueue). */
+  private command(
+    circuitId: string,
+    run: (t: PanelTransport, signal: AbortSignal) => Promise<CommandOutcome>,
+  ): Promise<CommandOutcome> {
+    return this.commands.run(String(circuitId), () => this.commandNow(run));
+  }
+
+  private async commandNow(
     run: (t: PanelTransport, signal: AbortSignal) => Promise<CommandOutcome>,
   ): Promise<CommandOutcome> {
     const t = this.transport;
@@ -489,9 +587,9 @@ export class PanelSupervisor implements PanelHealthSupervisor {
             ? this.lastOutageMs
             : null,
       since: new Date(now).toISOString(),
-      api: this.transport?.api ?? null,
-      legacyApi: this.transport?.api === 'v1',
-      dataModel: this.transport?.dataModel ?? null,
+      api: this.transport?.api ?? this.lastApi?.api ?? null,
+      legacyApi: (this.transport?.api ?? this.lastApi?.api) === 'v1',
+      dataModel: this.transport?.dataModel ?? this.lastApi?.dataModel ?? null,
       transition,
     };
   }
@@ -505,6 +603,7 @@ export class PanelSupervisor implements PanelHealthSupervisor {
   private dropTransport(): void {
     const t = this.transport;
     this.transport = null;
+    if (t) this.lastApi = { api: t.api, dataModel: t.dataModel ?? this.lastApi?.dataModel ?? null };
     if (t) t.close().catch((e) => this.logger.debug(`${this.opts.label}: closing transport: ${String(e)}`));
   }
 
@@ -536,7 +635,8 @@ export class PanelSupervisor implements PanelHealthSupervisor {
     this.consecutiveFailures = 0;
     this.firstFailureAt = null;
     this.lastError = null;
-    this.authRetried = false;
+    this.authRejections = 0;
+    this.authBackoff.reset();
     this.backoff.reset();
   }
 }

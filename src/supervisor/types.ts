@@ -1,5 +1,6 @@
 import type { DataModel, PanelSnapshot } from '../model/panel';
 import type { ErrorClass } from '../transport/errors';
+import type { PanelTransport } from '../transport/transport';
 
 export type HealthState = 'connecting' | 'online' | 'degraded' | 'offline' | 'auth-failed' | 'stopped';
 
@@ -68,8 +69,9 @@ export interface PanelHealthSupervisor {
   start(): void;
   /**
    * Fresh data on demand (a span-poll input message). Joins the cycle in flight, or returns the cached
-   * snapshot when it is younger than half the interval; rejects with PanelError when the panel cannot be
-   * read right now.
+   * snapshot when it is younger than half the interval. While the panel is failing it never starts a cycle
+   * (that would bypass the backoff): it answers with the last snapshot, marked stale, or rejects with the
+   * last error when there is none.
    */
   refresh(): Promise<DataEvent>;
   setRelay(
@@ -80,6 +82,25 @@ export interface PanelHealthSupervisor {
     circuitId: string,
     priority: 'NEVER' | 'SOC_THRESHOLD' | 'OFF_GRID',
   ): Promise<import('../transport/transport').CommandOutcome>;
+  /**
+   * The credentials changed outside the running connection (a registration from the editor): drop the
+   * transport and try again now, with the authentication ramp reset. Does nothing while stopped.
+   */
+  reconnect(why: string): void;
   /** Stops everything: timers, sockets, clients. The only terminal state. */
   stop(): Promise<void>;
+}
+
+/**
+ * Re-tests the API decision of an `auto` connection (implemented in src/connection/api-watch.ts). The
+ * supervisor asks; it never knows which API is better.
+ */
+export interface ApiWatch {
+  /** After a failed cycle on `transport`: true drops it, so the next cycle detects the API again. */
+  redetectAfterFailure(transport: PanelTransport, failures: number): boolean;
+  /**
+   * After a good cycle (`recovered`: the first after failures): true when the panel now offers a better API,
+   * so the transport is rebuilt. Never throws; resolves false when it cannot tell.
+   */
+  betterApiAvailable(transport: PanelTransport, recovered: boolean, signal: AbortSignal): Promise<boolean>;
 }

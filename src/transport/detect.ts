@@ -1,5 +1,6 @@
 import type { DataModel } from '../model/panel';
 import { PanelError } from './errors';
+import { parseV1Status, V1_PATHS } from './v1/normalize';
 import {
   parseJsonObject,
   parseV2Status,
@@ -11,14 +12,15 @@ import {
 } from './v2/rest';
 
 /**
- * Which local API a panel speaks (span-api.md §12.1): GET /api/v2/status without a token; a 200 means the
- * SPAN API (eBus/MQTT), and GET /api/v2/homie/schema then tells the data model — no `dataModelVersion` is the
- * flat model (r202603–r202627), "1.x" the parent/child model (r202633+). Any other answer means the legacy
- * v1 REST API.
+ * Which local API a panel speaks (span-api.md §12.1): GET /api/v2/status without a token; a 200 with a v2
+ * status body means the SPAN API (eBus/MQTT), and GET /api/v2/homie/schema then tells the data model — no
+ * `dataModelVersion` is the flat model (r202603–r202627), "1.x" the parent/child model (r202633+).
  *
- * A transport failure (refused, unreachable, timeout) is NOT "v1": it throws a classified PanelError and the
- * supervisor retries detection. So does a 5xx from /api/v2/status when /api/v1/status does not answer 200
- * either — a v2 panel in the middle of a reboot answers 502 everywhere, and must not be mistaken for v1.
+ * Detection is a hypothesis, never a guess: v1 is chosen only when GET /api/v1/status positively answers
+ * with a v1 status body. Any other outcome — a transport failure, a 4xx/5xx or an unparseable answer on
+ * /api/v2/status with no v1 to confirm — throws a classified PanelError and the supervisor detects again
+ * with backoff. (A v2 panel whose v2 service is still starting answers 404 there for a while; a v2 panel
+ * rebooting answers 502 everywhere. Neither is "v1".)
  */
 
 export type V2DataModel = Extract<DataModel, 'v2-flat' | 'v2-parent-child'>;
@@ -45,7 +47,7 @@ export async function detectApi(host: string, opts: DetectOptions = {}): Promise
   const ep: V2Endpoint = { host, httpPort: opts.httpPort, timeoutMs: opts.timeoutMs };
   const res = await v2Request(ep, 'GET', V2_PATHS.status, opts.signal);
   if (res.status !== 200) {
-    if (res.status >= 500) await confirmV1(ep, res.status, opts.signal);
+    await confirmV1(ep, res.status, opts.signal);
     return { api: 'v1' };
   }
   const status = parseV2Status(parseJsonObject(res.text, `GET ${V2_PATHS.status}`));
@@ -62,14 +64,28 @@ export async function detectApi(host: string, opts: DetectOptions = {}): Promise
   return { api: 'v2', dataModel: dataModelOfSchema(schema), status, schema };
 }
 
-/** A 5xx on /api/v2/status means v1 only when the v1 API itself answers; otherwise the panel is just busy. */
+/**
+ * /api/v2/status did not answer 200: the panel is v1 only when /api/v1/status answers with a v1 status
+ * body. Otherwise detection failed (busy, restarting, v2 service not up yet) and is retried.
+ */
 async function confirmV1(ep: V2Endpoint, v2Status: number, signal?: AbortSignal): Promise<void> {
-  const v1 = await v2Request(ep, 'GET', '/api/v1/status', signal);
-  if (v1.status === 200) return;
+  const v1 = await v2Request(ep, 'GET', V1_PATHS.status, signal);
+  if (v1.status === 200 && isV1StatusBody(v1.text)) return;
+  const errorClass = v2Status >= 500 ? (v2Status === 500 ? 'server' : 'gateway') : 'client';
   throw new PanelError(
-    v2Status === 500 ? 'server' : 'gateway',
-    `GET ${V2_PATHS.status}: HTTP ${v2Status} and GET /api/v1/status: HTTP ${v1.status} (panel busy or restarting; ` +
-      'the API will be detected again)',
+    errorClass,
+    `GET ${V2_PATHS.status}: HTTP ${v2Status} and GET ${V1_PATHS.status}: ` +
+      `${v1.status === 200 ? 'not a v1 status' : `HTTP ${v1.status}`} (neither API identified: panel busy, ` +
+      'restarting or still starting its services; the API will be detected again)',
     { status: v2Status },
   );
+}
+
+function isV1StatusBody(text: string): boolean {
+  try {
+    parseV1Status(JSON.parse(text));
+    return true;
+  } catch {
+    return false;
+  }
 }

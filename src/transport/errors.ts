@@ -19,6 +19,11 @@ export type ErrorClass =
   | 'rate-limited'
   /** 401/403/412 (v1) or a refused MQTT login: needs a new token / passphrase. Nothing else is ever `auth`. */
   | 'auth'
+  /**
+   * The panel speaks an API for which this Node-RED has no credential at all (v2 without passphrase or
+   * stored registration, v1 without token): nothing was rejected, the user has to register once.
+   */
+  | 'needs-registration'
   /** Other 4xx (404 = API not available on this firmware). */
   | 'client'
   /** Malformed/truncated body, JSON that is not the expected object, HTTP parser errors. */
@@ -35,11 +40,18 @@ export type ErrorClass =
   | 'refused-command'
   | 'unknown';
 
+/** The API a panel was found to speak (set when a failure happens after detection). */
+export interface DetectedApi {
+  api: 'v1' | 'v2';
+  dataModel: 'v1-rest' | 'v2-flat' | 'v2-parent-child' | null;
+}
+
 export interface PanelErrorInit {
   status?: number;
   code?: string;
   retryAfterMs?: number;
   cause?: unknown;
+  detected?: DetectedApi;
 }
 
 export class PanelError extends Error {
@@ -48,6 +60,8 @@ export class PanelError extends Error {
   readonly code: string | undefined;
   /** Server-requested delay (already parsed from Retry-After), before any clamping. */
   readonly retryAfterMs: number | undefined;
+  /** What detection found before this failure (health then shows the API even without a transport). */
+  readonly detected: DetectedApi | undefined;
 
   constructor(errorClass: ErrorClass, message: string, init: PanelErrorInit = {}) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -56,6 +70,7 @@ export class PanelError extends Error {
     this.status = init.status;
     this.code = init.code;
     this.retryAfterMs = init.retryAfterMs;
+    this.detected = init.detected;
   }
 
   /** A compact, secret-free description for logs and status messages. */

@@ -20,6 +20,12 @@ export interface PanelTransport {
   /** A cheap liveness check used while offline or auth-failed (v1: GET /api/v1/status without token). */
   probe(signal: AbortSignal): Promise<void>;
 
+  /**
+   * One cheap authenticated request (v1: GET /api/v1/panel), used while auth-failed so that a credential
+   * revoked for good costs one request per probe. Transports that authenticate when they connect omit it.
+   */
+  checkAuth?(signal: AbortSignal): Promise<void>;
+
   /** Drop pooled sockets / rebuild the client from scratch; called by the supervisor after an outage. */
   reset(): void;
 

@@ -143,7 +143,7 @@ describe('PanelSupervisor state machine (fake timers)', () => {
     assert.ok(t.resets >= 1, 'agent recreated on the way offline');
   });
 
-  it('401 → re-reads credentials once, then auth-failed with a slow probe; never a tight loop', async () => {
+  it('401 → re-reads credentials once, then auth-failed with a ramped probe; never a tight loop', async () => {
     const t = new ScriptedTransport().push('ok');
     t.fallback = fail('auth', 401);
     const { events, transports, logger } = start(t);
@@ -153,10 +153,26 @@ describe('PanelSupervisor state machine (fake timers)', () => {
     assert.equal(sup!.health.state, 'auth-failed');
     assert.equal(t.reads - before, 2, 'one re-read-and-retry, then auth-failed');
     assert.equal(transports.length, 2, 'transport recreated once to pick up a changed token');
+    assert.ok(t.closed, 'a rejected transport is not kept');
     assert.equal(logger.count('warn'), 1);
-    const readsAtAuthFailed = t.reads;
-    await clock.tickAsync(10 * 60_000);
-    assert.ok(t.reads - readsAtAuthFailed <= 3, `probes in 10 min: ${t.reads - readsAtAuthFailed}`);
+    // Probes after ~10 s, 20 s, 40 s, … (±20 %), at most one per 5 min once the ramp reaches its cap.
+    const failedAt = Date.now();
+    const probeTimes: number[] = [];
+    let reads = t.reads;
+    for (let i = 0; i < 70 * 60; i++) {
+      await clock.tickAsync(1000);
+      if (t.reads !== reads) probeTimes.push(Date.now() - failedAt);
+      reads = t.reads;
+    }
+    assert.ok(probeTimes[0] >= 8000 && probeTimes[0] <= 12_000, `first probe after ${probeTimes[0]} ms`);
+    const gaps = probeTimes.slice(1).map((p, i) => p - probeTimes[i]);
+    assert.ok(gaps[0] >= 16_000 && gaps[0] <= 24_000, `second gap ${gaps[0]} ms`);
+    const late = probeTimes.filter((p) => p >= 10 * 60_000 && p < 70 * 60_000);
+    assert.ok(late.length <= 13, `probes in the hour after 10 min: ${late.length}`);
+    assert.ok(
+      gaps.slice(5).every((g) => g >= 240_000 && g <= 360_000),
+      `capped gaps: ${gaps.slice(5).join(', ')}`,
+    );
     assert.ok(sup!.health.nextAttemptInMs! > 0, 'a probe is always scheduled');
     assert.ok(states(events).every((s) => s !== 'offline'));
   });
@@ -198,15 +214,34 @@ describe('PanelSupervisor state machine (fake timers)', () => {
     assert.ok(results.every((r) => !r.stale));
   });
 
-  it('refresh while offline does not bypass the backoff', async () => {
+  it('refresh while offline does not bypass the backoff: it answers with the last snapshot, marked stale', async () => {
     const t = new ScriptedTransport().push('ok');
     t.fallback = fail('refused');
     start(t);
     await clock.tickAsync(30_000);
     assert.equal(sup!.health.state, 'offline');
     const before = t.reads + t.probes;
+    const answers = await Promise.all(Array.from({ length: 10 }, () => sup!.refresh()));
+    assert.equal(t.reads + t.probes, before, 'no request on behalf of an input message');
+    assert.ok(answers.every((a) => a.stale && a.snapshot.panel.serial === answers[0].snapshot.panel.serial));
+    assert.ok(answers[0].dataAgeMs >= 29_000, `data age ${answers[0].dataAgeMs}`);
+  });
+
+  it('refresh while degraded does not start extra cycles either; with no data at all it rejects', async () => {
+    const t = new ScriptedTransport().push('ok', fail('gateway', 502));
+    start(t);
+    await clock.tickAsync(5000);
+    assert.equal(sup!.health.state, 'degraded');
+    const reads = t.reads;
+    const a = await sup!.refresh();
+    assert.equal(a.stale, true);
+    assert.equal(t.reads, reads);
+    await sup!.stop();
+    const never = new ScriptedTransport();
+    never.fallback = fail('refused');
+    start(never);
+    await clock.tickAsync(1000);
     await assert.rejects(sup!.refresh(), /refused/);
-    assert.equal(t.reads + t.probes, before);
   });
 
   it('a hung read is cut by the cycle deadline; cycles never overlap', async () => {

@@ -65,10 +65,45 @@ describe('detectApi', () => {
     return s;
   }
 
-  it('a v1-only panel (404 on /api/v2/status) is v1', async () => {
+  it('a v1-only panel (404 on /api/v2/status, a v1 status body on /api/v1/status) is v1', async () => {
     const s = await panel({ '/api/v1/status': { status: 200, body: loadFixture('v1_status.json') } });
     assert.deepEqual(await detectApi(s.host, { timeoutMs: 2000 }), { api: 'v1' });
-    assert.deepEqual(s.hits, ['GET /api/v2/status']);
+    assert.deepEqual(s.hits, ['GET /api/v2/status', 'GET /api/v1/status']);
+  });
+
+  it('a 404 from both APIs (v2 service still starting, v1 off) is a failed detection, not "v1"', async () => {
+    const s = await panel({});
+    await assert.rejects(detectApi(s.host, { timeoutMs: 2000 }), (e: unknown) => {
+      assert.ok(e instanceof PanelError);
+      assert.equal(e.errorClass, 'client');
+      assert.equal(e.status, 404);
+      assert.match(e.message, /detected again/);
+      return true;
+    });
+  });
+
+  it('a 503 on /api/v2/status and something that is not a v1 status on /api/v1/status is not "v1"', async () => {
+    const s = await panel({
+      '/api/v2/status': { status: 503, body: { detail: 'starting' } },
+      '/api/v1/status': { status: 200, body: '<html>maintenance</html>' },
+    });
+    await assert.rejects(detectApi(s.host, { timeoutMs: 2000 }), (e: unknown) => {
+      assert.ok(e instanceof PanelError);
+      assert.equal(e.errorClass, 'gateway');
+      return true;
+    });
+  });
+
+  it('an unparseable 200 on /api/v2/status is a failed detection (protocol), not "v1"', async () => {
+    const s = await panel({
+      '/api/v2/status': { status: 200, body: '<html>captive portal</html>' },
+      '/api/v1/status': { status: 200, body: loadFixture('v1_status.json') },
+    });
+    await assert.rejects(detectApi(s.host, { timeoutMs: 2000 }), (e: unknown) => {
+      assert.ok(e instanceof PanelError);
+      assert.equal(e.errorClass, 'protocol');
+      return true;
+    });
   });
 
   it('a flat-model v2 panel: schema without dataModelVersion', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { PanelSnapshot } from '../../src/model/panel';
 import { PanelError } from '../../src/transport/errors';
 import { deadline, rejectsWith, V2Harness, waitFor, type V2Panel } from './v2-helpers';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Connection resilience against the simulated panel (span-api.md §8 #242 and #259): broker outages, CA
@@ -189,14 +190,19 @@ describe('v2 transport resilience on the simulated panel', function () {
     );
   });
 
-  it('a refused broker login is classified auth and the loop keeps trying', async () => {
+  it('a refused broker login is classified auth; the loop then waits for reset() (the supervisor owns that retry)', async () => {
     const p = await h.panel('flat');
     const t = h.transport(p, {
       credentials: { brokerPassword: 'not-the-password', serial: p.panel.state.identity.serial },
     });
     const e = await rejectsWith(t.readSnapshot(deadline(5000)), 'auth');
     h.sawError(e);
-    await waitFor(() => p.v2.broker.authFailures >= 2, 5000, 'another refused login');
+    const refused = p.v2.broker.authFailures;
+    await sleep(2500);
+    assert.equal(p.v2.broker.authFailures, refused, 'no reconnect loop of its own after a refused login');
+    await rejectsWith(t.readSnapshot(deadline(1000)), 'auth');
+    t.reset();
+    await waitFor(() => p.v2.broker.authFailures > refused, 5000, 'another login after reset()');
     h.assertNoSecrets(['not-the-password']);
   });
 

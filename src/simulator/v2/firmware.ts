@@ -6,6 +6,8 @@
 export type DataModel = 'flat' | 'parent-child';
 
 export const FLAT_FIRMWARE = 'spanos2/r202603/05';
+/** A firmware before the SPAN API (v1 REST only); what a `v2Disabled` simulated panel reports. */
+export const V1_ONLY_FIRMWARE = 'spanos2/r202550/01';
 export const PARENT_CHILD_FIRMWARE = 'spanos2/r202633/01';
 export const FIRST_PARENT_CHILD_RELEASE = 202633;
 export const FIRST_HARDWARE_VERSION_RELEASE = 202639;

@@ -24,6 +24,17 @@
  *   register-not-ready {durationMs?}  POST /api/v2/auth/register answers 503 until cleared or expired
  *   passphrase-rotation {passphrase?}  new passphrase; broker passwords handed out so far stop working
  *   v1-disabled / v1-enabled       /api/v1/* answers 404 (a panel whose v1 API is gone) or is served again
+ *   login-refused {count?}        the broker restarts (every client disconnected) and refuses the next
+ *                                  `count` logins (default 1) with CONNACK 5, valid credentials or not
+ *   v2-disabled / v2-enabled       /api/v2/* answers 404 and the broker stops listening (a v1-only firmware),
+ *                                  or both are back
+ *   firmware-upgrade {downMs?, keepV1?, firmwareVersion?}
+ *                                  a v1 panel upgraded to v2 firmware: reboot (connection refused for downMs,
+ *                                  default 5000), then /api/v2 and the broker answer and /api/v1/* answers
+ *                                  404 (unless keepV1). Not undone by clear(): the panel stays upgraded.
+ *
+ * "v2 status answers 404 for N s" needs no kind of its own: a request fault
+ * `{kind: 'status', status: 404, path: '/api/v2/status', durationMs: N * 1000}`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../http/respond';
@@ -33,7 +44,7 @@ import { SimBroker } from './broker';
 import { PanelCertificates } from './certs';
 import { CommandHandler } from './commands';
 import { V2Credentials } from './credentials';
-import { type DataModel, defaultFirmware, firmwareFits } from './firmware';
+import { type DataModel, defaultFirmware, firmwareFits, V1_ONLY_FIRMWARE } from './firmware';
 import {
   HOMIE_DEVICE_STATES,
   type HomieDeviceState,
@@ -43,10 +54,10 @@ import {
 import { buildFlatTree } from './homie-flat';
 import { buildParentChildTree } from './homie-parent-child';
 import { HomiePublisher } from './publisher';
-import { createV2RestHandler } from './rest';
+import { createV2RestHandler, V2_PREFIX } from './rest';
 
 export type { DataModel } from './firmware';
-export { FLAT_FIRMWARE, PARENT_CHILD_FIRMWARE } from './firmware';
+export { FLAT_FIRMWARE, PARENT_CHILD_FIRMWARE, V1_ONLY_FIRMWARE } from './firmware';
 export type { AuthOut } from './rest';
 export type { BrokerViolation } from './broker';
 export type { CommandRecord } from './commands';
@@ -74,6 +85,20 @@ export interface V2PluginOptions {
   replayValuesDelayMs?: number;
   /** Serve /api/v1/* as 404 from the start (a v2-only panel); default false. */
   v1Disabled?: boolean;
+  /**
+   * Start as a v1-only firmware (reported as V1_ONLY_FIRMWARE): /api/v2/* answers 404 and the broker does
+   * not listen until a 'firmware-upgrade' (or 'v2-enabled') fault; default false.
+   */
+  v2Disabled?: boolean;
+}
+
+export interface FirmwareUpgradeOptions {
+  /** Connection refused for this long (the reboot); default 5000 ms. */
+  downMs?: number;
+  /** Keep serving /api/v1/* after the upgrade; default false (the v1 sunset). */
+  keepV1?: boolean;
+  /** Firmware reported afterwards; default the data model's own. */
+  firmwareVersion?: string;
 }
 
 export interface RetainedWipeOptions {
@@ -105,6 +130,11 @@ export class V2Plugin implements SimPlugin {
   private notReady = false;
   private brokerIsDown = false;
   private v1Off: boolean;
+  private v2Off: boolean;
+  /** What clear() returns to: the option values, until a firmware upgrade changes the panel for good. */
+  private baseline: { v1Off: boolean; v2Off: boolean };
+  private ctx: SimPluginContext | null = null;
+  private loginsToRefuse = 0;
   private closed = false;
 
   constructor(private readonly opts: V2PluginOptions) {
@@ -113,6 +143,8 @@ export class V2Plugin implements SimPlugin {
     this.dataModel = opts.dataModel;
     this.credentials = new V2Credentials(opts.passphrase);
     this.v1Off = opts.v1Disabled === true;
+    this.v2Off = opts.v2Disabled === true;
+    this.baseline = { v1Off: this.v1Off, v2Off: this.v2Off };
     this.faultHandlers = {
       'broker-down': (a) => this.brokerDown(optionalNumber(a.durationMs)),
       'broker-up': () => this.brokerUp(),
@@ -135,12 +167,26 @@ export class V2Plugin implements SimPlugin {
       'v1-enabled': () => {
         this.v1Off = false;
       },
+      'login-refused': async (a) => {
+        this.loginsToRefuse = optionalNumber(a.count) ?? 1;
+        await this.brokerDown();
+        await this.brokerUp();
+      },
+      'v2-disabled': () => this.setV2(false),
+      'v2-enabled': () => this.setV2(true),
+      'firmware-upgrade': (a) =>
+        this.upgradeFirmware({
+          downMs: optionalNumber(a.downMs),
+          keepV1: a.keepV1 === true,
+          firmwareVersion: typeof a.firmwareVersion === 'string' ? a.firmwareVersion : undefined,
+        }),
     };
   }
 
   /** Plugin HTTP handler: the /api/v2 routes (and the v1 switch-off). */
   readonly httpHandler = (req: IncomingMessage, res: ServerResponse): boolean => {
-    if (this.v1Off && (req.url ?? '').startsWith('/api/v1/')) {
+    const url = req.url ?? '';
+    if ((this.v1Off && url.startsWith('/api/v1/')) || (this.v2Off && url.startsWith(V2_PREFIX))) {
       sendJson(res, 404, { detail: 'Not Found' });
       return true;
     }
@@ -149,9 +195,11 @@ export class V2Plugin implements SimPlugin {
 
   async start(ctx: SimPluginContext): Promise<{ mqtt: number }> {
     if (this.running) throw new Error('v2 plugin already started');
+    this.ctx = ctx;
     const state: SimPanelState = ctx.state;
     const identity = state.identity;
-    if (this.opts.firmwareVersion) identity.firmwareVersion = this.opts.firmwareVersion;
+    if (this.v2Off) identity.firmwareVersion = V1_ONLY_FIRMWARE;
+    else if (this.opts.firmwareVersion) identity.firmwareVersion = this.opts.firmwareVersion;
     else if (!firmwareFits(identity.firmwareVersion, this.dataModel))
       identity.firmwareVersion = defaultFirmware(this.dataModel);
 
@@ -166,8 +214,13 @@ export class V2Plugin implements SimPlugin {
       host: ctx.http.host,
       port: this.opts.mqttPort ?? 0,
       tls: certificates.current,
-      authenticate: (username, password) =>
-        username === state.identity.serial && this.credentials.isValidBrokerPassword(password),
+      authenticate: (username, password) => {
+        if (this.loginsToRefuse > 0) {
+          this.loginsToRefuse -= 1;
+          return false;
+        }
+        return username === state.identity.serial && this.credentials.isValidBrokerPassword(password);
+      },
       onCommand: (topic, payload, clientId) => {
         commands.handle(topic, payload, clientId);
       },
@@ -179,6 +232,7 @@ export class V2Plugin implements SimPlugin {
     const onChange = () => void publisher.refresh();
     this.running = { state, certificates, broker, publisher, commands, onChange };
     await broker.listen();
+    if (this.v2Off) await this.brokerDown();
     await publisher.start();
     state.on('change', onChange);
 
@@ -268,6 +322,29 @@ export class V2Plugin implements SimPlugin {
     this.brokerIsDown = false;
   }
 
+  /** v2 on (REST + broker) or off (404 + broker not listening), as a firmware with or without it. */
+  async setV2(on: boolean): Promise<void> {
+    this.v2Off = !on;
+    if (on) await this.brokerUp();
+    else await this.brokerDown();
+  }
+
+  /** See the 'firmware-upgrade' fault kind. */
+  async upgradeFirmware(opts: FirmwareUpgradeOptions = {}): Promise<void> {
+    const ctx = this.ctx;
+    if (!ctx || this.closed) throw new Error('v2 plugin not started');
+    const downMs = opts.downMs ?? 5000;
+    await this.brokerDown();
+    this.baseline = { v1Off: opts.keepV1 !== true, v2Off: false };
+    // The HTTP listener is closed while rebooting, so the new API set only shows once it listens again.
+    this.v1Off = this.baseline.v1Off;
+    this.v2Off = false;
+    ctx.state.identity.firmwareVersion = opts.firmwareVersion ?? defaultFirmware(this.dataModel);
+    await ctx.faults.reboot({ refusedMs: downMs });
+    if (downMs > 0) this.later(downMs, () => this.brokerUp());
+    else await this.brokerUp();
+  }
+
   async rotateCa(): Promise<void> {
     const r = this.run();
     // A broker that is down stays down and comes back with the new certificate.
@@ -299,10 +376,13 @@ export class V2Plugin implements SimPlugin {
   readonly clearFaults = async (): Promise<void> => {
     this.clearTimers();
     this.notReady = false;
-    this.v1Off = this.opts.v1Disabled === true;
+    this.loginsToRefuse = 0;
+    this.v1Off = this.baseline.v1Off;
+    this.v2Off = this.baseline.v2Off;
     const r = this.running;
     if (!r || this.closed) return;
-    if (this.brokerIsDown || !r.broker.listening) await this.brokerUp();
+    if (this.v2Off) await this.brokerDown();
+    else if (this.brokerIsDown || !r.broker.listening) await this.brokerUp();
     if (r.publisher.isPaused) await this.replayRetained(0);
     else if (r.publisher.retainedPayload(`ebus/5/${r.state.identity.serial}/$state`) !== 'ready')
       await r.publisher.setState('ready');

@@ -133,6 +133,11 @@ export class V1Transport implements PanelTransport {
     parseV1Status(await this.getJson(V1_PATHS.status, signal, false));
   }
 
+  async checkAuth(signal: AbortSignal): Promise<void> {
+    // /api/v1/panel needs the token: one request says whether the panel accepts it again.
+    await this.getJson(V1_PATHS.panel, signal);
+  }
+
   reset(): void {
     this.http.reset();
   }

@@ -110,7 +110,8 @@ interface CommandTarget {
   key: string;
 }
 
-type Phase = 'starting' | 'rebuilding' | 'connecting' | 'connected' | 'waiting' | 'closed';
+/** 'parked': the broker refused the login; no reconnect until reset() (the supervisor owns that retry). */
+type Phase = 'starting' | 'rebuilding' | 'connecting' | 'connected' | 'waiting' | 'parked' | 'closed';
 
 /** After a connect, readSnapshot waits for this much quiet in the retained replay, for at most … */
 const BURST_QUIET_MS = 100;
@@ -273,6 +274,11 @@ export class V2Transport implements PanelTransport {
           if (ended.wasConnected) {
             this.failures = 0;
             this.backoff.reset();
+          } else if (ended.error.errorClass === 'auth') {
+            // Retrying a refused login is the supervisor's call (fresh credentials, its own schedule): no
+            // reconnect loop of ours keeps knocking behind it.
+            await this.park(ended.error);
+            continue;
           } else {
             this.failures += 1;
             if (ended.error.errorClass === 'tls' || this.failures >= this.opts.rebuildAfterFailures) {
@@ -505,6 +511,21 @@ export class V2Transport implements PanelTransport {
         }
       },
     );
+  }
+
+  /** Waits, without a timer, until reset() or close() wakes the loop. */
+  private park(error: PanelError): Promise<void> {
+    if (this.isClosed()) return Promise.resolve();
+    this.phase = 'parked';
+    this.notify();
+    this.emitConnection(false, error);
+    return new Promise((resolve) => {
+      const done = () => {
+        if (this.wakeSleep === done) this.wakeSleep = null;
+        resolve();
+      };
+      this.wakeSleep = done;
+    });
   }
 
   private sleep(ms: number): Promise<void> {
