@@ -1,11 +1,5 @@
 import type { EnergyGuard } from './energy-guard';
-import {
-  netEnergy,
-  type Circuit,
-  type EnergyPair,
-  type EnergyRegression,
-  type UnmappedTab,
-} from './panel';
+import { netEnergy, type Circuit, type EnergyPair, type EnergyRegression, type UnmappedTab } from './panel';
 
 /**
  * The last step of every API's normalization: cumulative counters pass through the panel's EnergyGuard

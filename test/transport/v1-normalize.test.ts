@@ -47,7 +47,13 @@ describe('v1 transport: normalization against the captured fixtures', () => {
     assert.equal(p.doorState, 'CLOSED');
     assert.equal(p.proximityProven, false);
     assert.equal(p.uptimeS, 1666224);
-    assert.deepEqual(p.network, { ethernet: true, wifi: true, cellular: false, vendorCloud: null, wifiSsid: null });
+    assert.deepEqual(p.network, {
+      ethernet: true,
+      wifi: true,
+      cellular: false,
+      vendorCloud: null,
+      wifiSsid: null,
+    });
     assert.equal(p.mainRelay, 'CLOSED');
     assert.equal(p.gridPowerW, -2688.32080078125);
     assert.equal(p.feedthroughPowerW, 12.151021841913462);
@@ -163,8 +169,18 @@ describe('v1 transport: normalization against the captured fixtures', () => {
     ]) {
       assert.equal(v, null);
     }
-    assert.deepEqual(p.network, { ethernet: null, wifi: null, cellular: null, vendorCloud: null, wifiSsid: null });
-    assert.deepEqual(p.feedthroughEnergy, { consumedEnergyWh: null, producedEnergyWh: null, netEnergyWh: null });
+    assert.deepEqual(p.network, {
+      ethernet: null,
+      wifi: null,
+      cellular: null,
+      vendorCloud: null,
+      wifiSsid: null,
+    });
+    assert.deepEqual(p.feedthroughEnergy, {
+      consumedEnergyWh: null,
+      producedEnergyWh: null,
+      netEnergyWh: null,
+    });
     const c = snap.circuits[DINING];
     for (const v of [
       c.name,

@@ -76,7 +76,11 @@ describe('v2 Homie parsing: flat model (SPAN mqtt-topic-reference fixture)', () 
       netEnergyWh: 7080956.25 - 4314769.38,
     });
     // Downstream energy is not in the example: unknown, not 0.
-    assert.deepEqual(p.feedthroughEnergy, { consumedEnergyWh: null, producedEnergyWh: null, netEnergyWh: null });
+    assert.deepEqual(p.feedthroughEnergy, {
+      consumedEnergyWh: null,
+      producedEnergyWh: null,
+      netEnergyWh: null,
+    });
     assert.equal(p.dsmState, 'DSM_ON_GRID');
     assert.equal(p.currentRunConfig, 'PANEL_ON_GRID');
     assert.equal(p.dsmGridState, null);

@@ -208,7 +208,11 @@ function parsePanel(body: unknown): { panel: PanelWithoutStatus; branches: V1Bra
 }
 
 /** Spaces no circuit occupies, with their branch readings (HA's "unmapped tabs", e.g. a PV backfeed). */
-function unmappedTabs(size: number | null, branches: V1Branch[], circuits: V1Circuit[]): UnmappedTab[] | null {
+function unmappedTabs(
+  size: number | null,
+  branches: V1Branch[],
+  circuits: V1Circuit[],
+): UnmappedTab[] | null {
   if (size === null) return null;
   const byTab = new Map(branches.map((b) => [b.tab, b]));
   return unmappedSpaces(size, circuits).map((tab) => {

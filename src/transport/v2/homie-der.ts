@@ -7,13 +7,7 @@ import type {
   RelativePosition,
 } from '../../model/panel';
 import { relativePositionOf } from './homie-common';
-import {
-  findNode,
-  nodeDescription,
-  numberValue,
-  stringValue,
-  type HomieDevice,
-} from './homie-tree';
+import { findNode, nodeDescription, numberValue, stringValue, type HomieDevice } from './homie-tree';
 
 /**
  * The distributed energy resources a panel reports (battery, PV, EV charger), in both data models.
@@ -191,5 +185,9 @@ export function pcEvse(evse: HomieDevice | undefined, owners: ConnectionOwner[])
 export function pcChargeCurrentTarget(evse: HomieDevice | undefined) {
   const config = cap(evse, 'config');
   if (!evse || config === null) return null;
-  return { set: `ebus/5/${evse.id}/${config}/${USER_MAX}/set`, device: evse.id, key: `${config}/${USER_MAX}` };
+  return {
+    set: `ebus/5/${evse.id}/${config}/${USER_MAX}/set`,
+    device: evse.id,
+    key: `${config}/${USER_MAX}`,
+  };
 }
