@@ -7,6 +7,7 @@ import { createPanelSupervisor } from '../src/connection';
 import type { Logger } from '../src/supervisor/types';
 import { registerAdminEndpoints } from './admin';
 import { nodeCredentialStore } from './lib/credential-store';
+import { contextEnergyStore, type ContextLike } from './lib/energy-store';
 import type { StatusSpec } from './lib/health-status';
 import { resolvePanelConfig } from './lib/panel-config';
 import { PanelHub } from './lib/panel-hub';
@@ -29,14 +30,17 @@ export = function (RED: NodeAPI): void {
     const configError = resolved.ok ? null : resolved.error;
     if (configError) node.error(`SPAN panel configuration: ${configError}`);
 
+    const energy = contextEnergyStore(node.context() as unknown as ContextLike, logger.warn);
     const hub = new PanelHub({
       configError,
+      beforeStart: energy.ready,
       createSupervisor: resolved.ok
         ? () =>
             createPanelSupervisor(
               {
                 ...resolved.config,
                 credentialStore: nodeCredentialStore(RED, node.id, resolved.config.host, logger.warn),
+                energyStore: energy.store,
               },
               logger,
             )
@@ -68,6 +72,7 @@ export = function (RED: NodeAPI): void {
       refresh: () => hub.refresh(),
       setRelay: (id, state) => hub.setRelay(id, state),
       setPriority: (id, priority) => hub.setPriority(id, priority),
+      setChargeCurrent: (id, amps) => hub.setChargeCurrent(id, amps),
     };
     Object.defineProperties(node, Object.getOwnPropertyDescriptors(api));
     Object.defineProperty(node, 'hub', { value: hub, enumerable: false });

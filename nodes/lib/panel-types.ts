@@ -34,6 +34,7 @@ export interface PanelConfigNode extends Node {
   refresh(): Promise<DataEvent>;
   setRelay(circuitId: string, state: 'OPEN' | 'CLOSED'): Promise<CommandOutcome>;
   setPriority(circuitId: string, priority: SettablePriority): Promise<CommandOutcome>;
+  setChargeCurrent(circuitId: string, amps: number): Promise<CommandOutcome>;
   /** For tests: the number of listeners the config node holds on its supervisor (0 or 1). */
   readonly supervisorSubscriptions: number;
 }

@@ -1,3 +1,5 @@
+import type { EnergyGuardStore } from '../model/energy-guard';
+
 /** What a span-panel config node passes down to build one panel connection. Secrets stay in memory only. */
 export interface PanelConnectionConfig {
   /** Host name or IP, optionally with ":port" for the HTTP API (the simulated panel uses a port). */
@@ -13,6 +15,8 @@ export interface PanelConnectionConfig {
   passphrase?: string;
   /** Remembers the v2 registration result (Node-RED credentials) so a restart reuses it. */
   credentialStore?: CredentialStore;
+  /** Keeps the energy counters' guard state across restarts (the config node's context). */
+  energyStore?: EnergyGuardStore;
 }
 
 /** The v2 registration result the connection needs to log in to the panel's broker again. */

@@ -1,3 +1,4 @@
+import { EnergyGuard } from '../model/energy-guard';
 import type { PanelSnapshot } from '../model/panel';
 import { PanelSupervisor, type SupervisorOptions, type TransportCause } from '../supervisor/supervisor';
 import { timingFor, type TimingPolicy } from '../supervisor/timing';
@@ -38,12 +39,15 @@ export function createPanelSupervisor(
   const intervalMs = Math.max(0, config.intervalS) * 1000;
   const timing = timingFor(intervalMs > 0 ? intervalMs : 5000, tuning.timing);
   const { v1, ...supervisorTuning } = tuning;
+  // One guard per panel connection, not per transport: a rebuilt client must not forget the counters.
+  const energyGuard = new EnergyGuard(3, 0.01, config.energyStore ?? null);
   return new PanelSupervisor({
     ...supervisorTuning,
     intervalMs,
     label: `SPAN panel ${config.host}`,
     logger,
-    createTransport: (signal, cause) => createTransportFor(config, timing, logger, signal, cause, v1),
+    createTransport: (signal, cause) =>
+      createTransportFor(config, timing, logger, signal, cause, v1, energyGuard),
   });
 }
 
@@ -54,6 +58,7 @@ export async function createTransportFor(
   signal: AbortSignal,
   cause: TransportCause = 'start',
   v1Options: ConnectionTuning['v1'] = {},
+  energyGuard?: EnergyGuard,
 ): Promise<PanelTransport> {
   const detected = config.api === 'auto' ? await detectForConfig(config, timing, signal) : undefined;
   const api = detected?.api ?? config.api;
@@ -72,10 +77,11 @@ export async function createTransportFor(
       // One call (with its single in-request retry) may use the whole cycle, never more.
       callDeadlineMs: timing.cycleDeadlineMs,
       logger,
+      energyGuard,
       ...v1Options,
     });
   }
-  return createV2ForConfig(config, timing, logger, signal, cause, detected);
+  return createV2ForConfig(config, timing, logger, signal, cause, detected, energyGuard);
 }
 
 export interface ConnectionTestResult {

@@ -1,3 +1,4 @@
+import type { EnergyGuard } from '../model/energy-guard';
 import type { TransportCause } from '../supervisor/supervisor';
 import type { TimingPolicy } from '../supervisor/timing';
 import type { Logger } from '../supervisor/types';
@@ -27,6 +28,7 @@ export async function createV2ForConfig(
   signal: AbortSignal,
   cause: TransportCause,
   detected?: DetectResult,
+  energyGuard?: EnergyGuard,
 ): Promise<PanelTransport> {
   const stored = cause === 'auth' && config.passphrase ? null : (config.credentialStore?.load() ?? null);
   const { transport, credentials, registered } = await connectV2({
@@ -41,6 +43,7 @@ export async function createV2ForConfig(
     reconnectMaxMs: timing.backoffCapMs,
     clientName: 'node-red-span',
     signal,
+    energyGuard,
   });
   if (registered && credentials) {
     config.credentialStore?.save({

@@ -80,6 +80,8 @@ export interface PanelHealthSupervisor {
     circuitId: string,
     priority: 'NEVER' | 'SOC_THRESHOLD' | 'OFF_GRID',
   ): Promise<import('../transport/transport').CommandOutcome>;
+  /** Sets the charge-current ceiling of the EV charger fed by `circuitId` (v2 panels only). */
+  setChargeCurrent(circuitId: string, amps: number): Promise<import('../transport/transport').CommandOutcome>;
   /** Stops everything: timers, sockets, clients. The only terminal state. */
   stop(): Promise<void>;
 }

@@ -163,14 +163,20 @@ describe('node logic (no Node-RED)', () => {
     });
 
     it('reads relay and priority (both vocabularies) and rejects the rest clearly', () => {
-      assert.deepEqual(parseCircuitCommand({ payload: 'off' }), { relay: 'OPEN', priority: null });
+      assert.deepEqual(parseCircuitCommand({ payload: 'off' }), {
+        relay: 'OPEN',
+        priority: null,
+        chargeCurrentA: null,
+      });
       assert.deepEqual(parseCircuitCommand({ priority: 'nice_to_have' }), {
         relay: null,
         priority: 'SOC_THRESHOLD',
+        chargeCurrentA: null,
       });
       assert.deepEqual(parseCircuitCommand({ payload: 1, priority: 'OFF_GRID' }), {
         relay: 'CLOSED',
         priority: 'OFF_GRID',
+        chargeCurrentA: null,
       });
       assert.deepEqual(parseCircuitCommand({ priority: 'must-have' }).priority, 'NEVER');
       assert.throws(() => parseCircuitCommand({}), /no command/);
