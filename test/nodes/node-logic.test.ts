@@ -205,8 +205,11 @@ describe('node logic (no Node-RED)', () => {
         'circuits',
         'dataModel',
         'energyRegressions',
+        'evse',
         'panel',
+        'pv',
         'receivedAt',
+        'unmappedTabs',
       ]);
       const s = snapshot();
       const copy = pollPayload(s, { panel: true, circuits: true, battery: true }) as {
