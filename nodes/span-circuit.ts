@@ -3,10 +3,12 @@
  * circuit's relay and/or sets its shed priority.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
+import type { Circuit } from '../src/model/panel';
 import type { CommandOutcome } from '../src/transport/transport';
 import { isPanelError } from '../src/transport/errors';
 import { asError, attachToPanel } from './lib/attach';
 import { parseCircuitCommand } from './lib/circuit-command';
+import { circuitStatus } from './lib/circuit-status';
 import { circuitMessage, fingerprint, freshness, selectCircuits, type CircuitOutput } from './lib/messages';
 import type { PanelConfigNode } from './lib/panel-types';
 
@@ -19,6 +21,7 @@ interface SpanCircuitDef extends NodeDef {
 }
 
 const OUTPUTS: readonly CircuitOutput[] = ['power', 'ha-power', 'ha-energy'];
+const REFUSED_SHOWN_MS = 10_000;
 
 export = function (RED: NodeAPI): void {
   function SpanCircuitNode(this: Node, def: SpanCircuitDef): void {
@@ -34,10 +37,23 @@ export = function (RED: NodeAPI): void {
     const lastSent = new Map<string, string>();
     let panelStatus: NodeStatus | null = null;
     let circuitMissing = false;
+    /** The watched circuit as last reported, and until when a refused command stays on show. */
+    let watched: Circuit | null = null;
+    let refusedUntil = 0;
+    let panel: PanelConfigNode | null = null;
+
+    /** One circuit: its own state in the panel's colour; "all": the panel's status (grid power). */
+    const render = () => {
+      if (!panelStatus || circuitMissing) return;
+      if (circuitId === 'all') return node.status(panelStatus);
+      const t = (key: string, params?: Record<string, string>) => RED._(`span-circuit.status.${key}`, params);
+      const refused = Date.now() < refusedUntil;
+      node.status(circuitStatus(panelStatus, panel?.health ?? null, watched, refused, t));
+    };
 
     const showPanelStatus = (status: NodeStatus) => {
       panelStatus = status;
-      if (!circuitMissing) node.status(status);
+      render();
     };
 
     const setCircuitMissing = (missing: boolean) => {
@@ -46,20 +62,24 @@ export = function (RED: NodeAPI): void {
       if (missing) {
         node.warn(RED._('span-circuit.errors.circuitNotFound', { circuit: circuitId }));
         node.status({ fill: 'red', shape: 'dot', text: RED._('span-circuit.status.notFound') });
-      } else if (panelStatus) {
-        node.status(panelStatus);
+      } else {
+        render();
       }
     };
 
     if (!circuitId)
       node.status({ fill: 'grey', shape: 'ring', text: RED._('span-circuit.status.noCircuit') });
 
-    const panel = circuitId
+    panel = circuitId
       ? attachToPanel(RED, node, def.panel, RED._('span-circuit.status.noPanel'), {
           showStatus: showPanelStatus,
           onData: (data, health) => {
             const circuits = selectCircuits(data.snapshot, circuitId);
             setCircuitMissing(circuitId !== 'all' && circuits.length === 0);
+            if (circuitId !== 'all') {
+              watched = circuits[0] ?? null;
+              render();
+            }
             const fresh = freshness(health, data);
             // A circuit the panel dropped is forgotten (the cache never outgrows the panel).
             if (lastSent.size > circuits.length) {
@@ -88,7 +108,9 @@ export = function (RED: NodeAPI): void {
     async function runCommand(p: PanelConfigNode | null, msg: NodeMessageInFlow): Promise<void> {
       if (!circuitId || circuitId === 'all') throw new Error(RED._('span-circuit.errors.selectCircuit'));
       if (!p) throw new Error(RED._('span-circuit.errors.noPanel'));
-      const cmd = parseCircuitCommand(msg as { payload?: unknown; priority?: unknown });
+      const cmd = parseCircuitCommand(
+        msg as { payload?: unknown; priority?: unknown; chargeCurrentA?: unknown },
+      );
       // msg.command says what was asked and what became of it, also for a Catch node.
       const record: Record<string, unknown> = { circuitId };
       (msg as Record<string, unknown>).command = record;
@@ -96,12 +118,22 @@ export = function (RED: NodeAPI): void {
       if (cmd.priority) {
         await send(record, 'priority', cmd.priority, () => p.setPriority(circuitId, cmd.priority!));
       }
+      if (cmd.chargeCurrentA !== null) {
+        const amps = cmd.chargeCurrentA;
+        await send(record, 'chargeCurrent', String(amps), () => p.setChargeCurrent(circuitId, amps));
+      }
+    }
+
+    /** "refused" stays on show for a few seconds (data updates keep it), then the circuit again. */
+    function showRefused(): void {
+      refusedUntil = Date.now() + REFUSED_SHOWN_MS;
+      render();
     }
 
     /** Runs one command; a refused or unconfirmed outcome becomes an Error (so Catch nodes see it). */
     async function send(
       record: Record<string, unknown>,
-      what: 'relay' | 'priority',
+      what: 'relay' | 'priority' | 'chargeCurrent',
       requested: string,
       run: () => Promise<CommandOutcome>,
     ): Promise<void> {
@@ -111,12 +143,14 @@ export = function (RED: NodeAPI): void {
       } catch (e) {
         const errorClass = isPanelError(e) ? e.errorClass : 'unknown';
         record[what] = { result: 'refused', requested, errorClass };
+        showRefused();
         throw new Error(
           RED._('span-circuit.errors.refused', { what, requested, reason: asError(e).message }),
         );
       }
       record[what] = outcome;
       if (outcome.result !== 'confirmed') {
+        showRefused();
         throw new Error(
           RED._('span-circuit.errors.unconfirmed', {
             what,

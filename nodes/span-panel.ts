@@ -8,6 +8,7 @@ import type { Logger } from '../src/supervisor/types';
 import { CaTrust, type CaChangeEvent } from '../src/transport/v2/ca-trust';
 import { registerAdminEndpoints } from './admin';
 import { loadCa, nodeCredentialStore, saveCa, storedCredentials } from './lib/credential-store';
+import { contextEnergyStore, type ContextLike } from './lib/energy-store';
 import type { StatusSpec } from './lib/health-status';
 import { resolvePanelConfig } from './lib/panel-config';
 import { PanelHub } from './lib/panel-hub';
@@ -37,6 +38,7 @@ export = function (RED: NodeAPI): void {
     if (configError) node.error(`SPAN panel configuration: ${configError}`);
     const host = resolved.ok ? resolved.config.host : null;
 
+    const energy = contextEnergyStore(node.context() as unknown as ContextLike, logger.warn);
     // One per config node, shared by every connection it builds: the trusted CA lives in the credentials.
     const caTrust =
       resolved.ok && host !== null
@@ -59,11 +61,12 @@ export = function (RED: NodeAPI): void {
     // One config object for the life of the node: a registration from the editor updates its secrets.
     const connection: PanelConnectionConfig | null =
       resolved.ok && credentialStore
-        ? { ...resolved.config, credentialStore, caTrust: caTrust ?? undefined }
+        ? { ...resolved.config, credentialStore, caTrust: caTrust ?? undefined, energyStore: energy.store }
         : null;
 
     const hub: PanelHub = new PanelHub({
       configError,
+      beforeStart: energy.ready,
       createSupervisor: connection ? () => createPanelSupervisor(connection, logger) : null,
       toNodeStatus: (spec: StatusSpec): NodeStatus => ({
         fill: spec.fill,
@@ -121,6 +124,7 @@ export = function (RED: NodeAPI): void {
         }
         hub.reconnect('credentials registered from the editor');
       },
+      setChargeCurrent: (id, amps) => hub.setChargeCurrent(id, amps),
     };
     Object.defineProperties(node, Object.getOwnPropertyDescriptors(api));
     Object.defineProperty(node, 'hub', { value: hub, enumerable: false });

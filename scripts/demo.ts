@@ -20,6 +20,9 @@ import { createV2Plugin } from '../src/simulator/v2';
 const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
 const DEMO_TOKEN = 'span-demo-token';
 const DEMO_PASSPHRASE = 'span-demo-passphrase';
+/** Deployed in this order: the first tab is the one the editor opens. */
+const DEMO_EXAMPLES = ['basics.json', 'solar-battery-ev.json'];
+
 /** Debug nodes of the basics example that also print to this terminal. */
 const ECHO_DEBUG_NODES = ['grid power', 'health', 'command error'];
 
@@ -41,8 +44,9 @@ interface FlowNode {
 }
 
 export async function startDemo(opts: { port: number; quiet?: boolean }): Promise<Demo> {
-  // v2 (REST bootstrap + MQTTS broker) like current firmware; the legacy v1 API answers as well.
-  const v2 = createV2Plugin({ dataModel: 'flat', passphrase: DEMO_PASSPHRASE });
+  // v2 (REST bootstrap + MQTTS broker) like current firmware (parent/child data model, so the EV charger's
+  // ceiling is settable); the legacy v1 API answers as well.
+  const v2 = createV2Plugin({ dataModel: 'parent-child', passphrase: DEMO_PASSPHRASE });
   const panel = await SimulatedPanel.start({
     token: DEMO_TOKEN,
     keepAliveMs: 5000,
@@ -55,14 +59,19 @@ export async function startDemo(opts: { port: number; quiet?: boolean }): Promis
   let RED: typeof import('node-red') | null = null;
   try {
     process.env.SPAN_HOST = `127.0.0.1:${panel.ports.http}`;
-    const flows = JSON.parse(
-      fs.readFileSync(path.join(PACKAGE_ROOT, 'examples', 'basics.json'), 'utf8'),
-    ) as FlowNode[];
+    // Both examples share the one span-panel config node: keep it once.
+    const flows: FlowNode[] = [];
+    for (const file of DEMO_EXAMPLES) {
+      const example = JSON.parse(
+        fs.readFileSync(path.join(PACKAGE_ROOT, 'examples', file), 'utf8'),
+      ) as FlowNode[];
+      for (const n of example) if (!flows.some((f) => f.id === n.id)) flows.push(n);
+    }
     for (const n of flows) {
       if (n.type === 'debug' && ECHO_DEBUG_NODES.includes(n.name ?? '')) n.console = true;
     }
     const panelNode = flows.find((n) => n.type === 'span-panel');
-    if (!panelNode) throw new Error('examples/basics.json has no span-panel node');
+    if (!panelNode) throw new Error('the demo examples have no span-panel node');
     // A real panel's broker listens on 8883; the simulator's on a free port.
     panelNode.mqttPort = String(v2.mqttPort);
     fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows, null, 2));

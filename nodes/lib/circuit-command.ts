@@ -10,6 +10,8 @@ export interface CircuitCommand {
   /** CLOSED = power on, OPEN = power off (the panel's relay vocabulary). */
   relay: 'OPEN' | 'CLOSED' | null;
   priority: SettablePriority | null;
+  /** EV charger fed by this circuit: the user charge-current ceiling, whole amps. */
+  chargeCurrentA: number | null;
 }
 
 export class CommandInputError extends Error {
@@ -37,12 +39,18 @@ export function parseRelay(value: unknown): 'OPEN' | 'CLOSED' | null {
  * msg.payload switches the relay, msg.priority (v1 or v2 vocabulary) sets the shed priority; either or
  * both. Throws CommandInputError naming what was wrong (never echoing large values).
  */
-export function parseCircuitCommand(msg: { payload?: unknown; priority?: unknown }): CircuitCommand {
-  const hasPayload = msg.payload !== undefined && msg.payload !== null && msg.payload !== '';
-  const hasPriority = msg.priority !== undefined && msg.priority !== null && msg.priority !== '';
-  if (!hasPayload && !hasPriority) {
+export function parseCircuitCommand(msg: {
+  payload?: unknown;
+  priority?: unknown;
+  chargeCurrentA?: unknown;
+}): CircuitCommand {
+  const given = (v: unknown) => v !== undefined && v !== null && v !== '';
+  const hasPayload = given(msg.payload);
+  const hasPriority = given(msg.priority);
+  const hasCharge = given(msg.chargeCurrentA);
+  if (!hasPayload && !hasPriority && !hasCharge) {
     throw new CommandInputError(
-      'no command: send msg.payload on/off (true/false, 1/0, CLOSED/OPEN) or msg.priority',
+      'no command: send msg.payload on/off (true/false, 1/0, CLOSED/OPEN), msg.priority or msg.chargeCurrentA',
     );
   }
   let relay: CircuitCommand['relay'] = null;
@@ -65,7 +73,18 @@ export function parseCircuitCommand(msg: { payload?: unknown; priority?: unknown
     }
     priority = p;
   }
-  return { relay, priority };
+  let chargeCurrentA: number | null = null;
+  if (hasCharge) {
+    const v = msg.chargeCurrentA;
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+    if (!Number.isInteger(n)) {
+      throw new CommandInputError(
+        `invalid msg.chargeCurrentA ${describe(v)}: expected a whole number of amps, e.g. 16`,
+      );
+    }
+    chargeCurrentA = n;
+  }
+  return { relay, priority, chargeCurrentA };
 }
 
 function describe(v: unknown): string {

@@ -22,8 +22,16 @@ export function pollPayload(snapshot: PanelSnapshot, include: PollInclude): Reco
     receivedAt: snapshot.receivedAt,
   };
   if (include.panel) payload.panel = snapshot.panel;
-  if (include.circuits) payload.circuits = messageCircuits(snapshot.circuits);
-  if (include.battery) payload.battery = snapshot.battery;
+  if (include.circuits) {
+    payload.circuits = messageCircuits(snapshot.circuits);
+    payload.unmappedTabs = snapshot.unmappedTabs;
+  }
+  // The "battery" option covers every energy resource behind the panel: battery, PV, EV charger.
+  if (include.battery) {
+    payload.battery = snapshot.battery;
+    payload.pv = snapshot.pv;
+    payload.evse = snapshot.evse;
+  }
   payload.energyRegressions = snapshot.energyRegressions;
   return structuredClone(payload);
 }

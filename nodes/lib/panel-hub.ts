@@ -27,6 +27,8 @@ export interface PanelHubOptions {
   toNodeStatus: (spec: StatusSpec) => NodeStatus;
   /** Where a misbehaving user or a failed stop is reported. */
   reportError: (message: string) => void;
+  /** The supervisor starts only once this settles (the saved energy counters are loaded). */
+  beforeStart?: Promise<void>;
   /** Longest wait for a supervisor to stop before close() gives up waiting (default 5 s). */
   stopTimeoutMs?: number;
 }
@@ -119,6 +121,10 @@ export class PanelHub {
     this.supervisor?.reconnect(why);
   }
 
+  async setChargeCurrent(circuitId: string, amps: number): Promise<CommandOutcome> {
+    return this.requireSupervisor().setChargeCurrent(circuitId, amps);
+  }
+
   /** Config node closing: stop everything, wait (bounded) for every stop in progress. Never rejects. */
   async close(): Promise<void> {
     this.closed = true;
@@ -152,7 +158,12 @@ export class PanelHub {
       onHealth: (h) => this.onHealth(supervisor, h),
       onData: (d) => this.onData(supervisor, d),
     });
-    supervisor.start();
+    // Restored energy counters must be in place before the first snapshot is emitted.
+    const start = () => {
+      if (this.supervisor === supervisor) supervisor.start();
+    };
+    if (this.opts.beforeStart) void this.opts.beforeStart.then(start, start);
+    else start();
   }
 
   private stopSupervisor(): Promise<void> {

@@ -66,6 +66,7 @@ export interface PanelConfigNode extends Node {
   setPriority(circuitId: string, priority: SettablePriority): Promise<CommandOutcome>;
   /** Credentials were stored for this node (editor registration): reconnect with them, no redeploy. */
   credentialsChanged(): void;
+  setChargeCurrent(circuitId: string, amps: number): Promise<CommandOutcome>;
   /** For tests: the number of listeners the config node holds on its supervisor (0 or 1). */
   readonly supervisorSubscriptions: number;
 }

@@ -1,4 +1,5 @@
 import type { CaTrust } from '../transport/v2/ca-trust';
+import type { EnergyGuardStore } from '../model/energy-guard';
 
 /** What a span-panel config node passes down to build one panel connection. Secrets stay in memory only. */
 export interface PanelConnectionConfig {
@@ -17,6 +18,8 @@ export interface PanelConnectionConfig {
   credentialStore?: CredentialStore;
   /** The stored panel CA and the policy for a changed one (v2); without it the fetched CA is used as is. */
   caTrust?: CaTrust;
+  /** Keeps the energy counters' guard state across restarts (the config node's context). */
+  energyStore?: EnergyGuardStore;
 }
 
 /** The v2 registration result the connection needs to log in to the panel's broker again. */

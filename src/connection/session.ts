@@ -1,3 +1,4 @@
+import { EnergyGuard } from '../model/energy-guard';
 import type { TransportCause } from '../supervisor/supervisor';
 import type { TimingPolicy } from '../supervisor/timing';
 import type { Logger } from '../supervisor/types';
@@ -17,6 +18,8 @@ import { createV2ForConfig, detectForConfig } from './v2';
 export class ConnectionSession {
   private detected: DetectResult | null = null;
   readonly registrations: RegistrationGate;
+  /** One guard per panel connection, not per transport: a rebuilt client must not forget the counters. */
+  private readonly energyGuard: EnergyGuard;
 
   constructor(
     private readonly config: PanelConnectionConfig,
@@ -26,6 +29,7 @@ export class ConnectionSession {
     gate: RegistrationGateOptions = {},
   ) {
     this.registrations = new RegistrationGate(gate);
+    this.energyGuard = new EnergyGuard(3, 0.01, config.energyStore ?? null);
   }
 
   async create(
@@ -57,6 +61,7 @@ export class ConnectionSession {
         // One call (with its single in-request retry) may use the whole cycle, never more.
         callDeadlineMs: timing.cycleDeadlineMs,
         logger: this.logger,
+        energyGuard: this.energyGuard,
         ...this.v1Options,
       });
     }
@@ -65,6 +70,7 @@ export class ConnectionSession {
       detected,
       freshStatus: fresh && detected?.api === 'v2' ? detected.status : null,
       gate: this.registrations,
+      energyGuard: this.energyGuard,
     }).catch((e: unknown) => {
       // Registration and credential failures happen on a panel known to speak v2: say so in health.
       const err = asPanelError(e);

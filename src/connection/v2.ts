@@ -1,3 +1,4 @@
+import type { EnergyGuard } from '../model/energy-guard';
 import type { TimingPolicy } from '../supervisor/timing';
 import type { Logger } from '../supervisor/types';
 import { detectApi, type DetectResult } from '../transport/detect';
@@ -30,6 +31,8 @@ export interface V2BuildContext {
   /** GET /api/v2/status answered just now (null: not asked in this attempt). */
   freshStatus: V2Status | null;
   gate: RegistrationGate;
+  /** One per panel connection, shared by every transport it builds (see src/model/energy-guard.ts). */
+  energyGuard: EnergyGuard;
 }
 
 const REGISTER_HELP =
@@ -103,6 +106,7 @@ function transportFor(
     // The supervisor owns long-term backoff; the MQTT reconnect loop only needs to keep up with it.
     reconnectMaxMs: timing.backoffCapMs,
     caTrust: config.caTrust,
+    energyGuard: ctx.energyGuard,
   });
 }
 

@@ -26,6 +26,60 @@ export interface EnergyPair {
   consumedEnergyWh: number | null;
   /** Wh that flowed out of the load back into the panel (main meter: exported to the grid). */
   producedEnergyWh: number | null;
+  /** consumed − produced, Wh (main meter: net import). Not a monotonic counter: it falls while producing. */
+  netEnergyWh: number | null;
+}
+
+/** Current on each leg of a set of lugs, A (magnitude, as the panel reports it). */
+export interface LugsCurrents {
+  l1CurrentA: number | null;
+  l2CurrentA: number | null;
+}
+
+/**
+ * Who forms the grid (sets voltage and frequency): the flat `dominant-power-source` vocabulary; the
+ * parent/child model's device id of the grid-forming DER is mapped to the DER's class.
+ */
+export type GridFormingEntity = 'GRID' | 'BATTERY' | 'PV' | 'GENERATOR' | 'NONE' | 'UNKNOWN';
+
+/**
+ * The panel's power-flows, in this package's convention: each source is positive while it delivers power
+ * to the site (grid importing, PV producing, battery discharging) and `siteW` is positive while the site
+ * consumes, so gridW + pvW + batteryW = siteW. `raw` keeps the panel's own signs (+ = towards the named
+ * entity: grid + = exporting, pv − = producing, battery + = charging, site + = consuming).
+ */
+export interface PowerFlows {
+  gridW: number | null;
+  pvW: number | null;
+  batteryW: number | null;
+  siteW: number | null;
+  raw: { gridW: number | null; pvW: number | null; batteryW: number | null; siteW: number | null };
+}
+
+/** Battery time remaining as the panel forecasts it (parent/child firmware with a battery), in minutes. */
+export interface ShedForecast {
+  totalTimeRemainingMin: number | null;
+  timeToPriorityShedMin: number | null;
+  fullChargeTotalTimeRemainingMin: number | null;
+  fullChargeTimeToPriorityShedMin: number | null;
+  /** LOW | MEDIUM | HIGH. */
+  confidence: string | null;
+}
+
+/** Where a DER sits relative to the panel. */
+export type RelativePosition = 'UPSTREAM' | 'DOWNSTREAM' | 'IN_PANEL';
+
+/** Identity of a battery, PV system or EV charger the panel reports (all strings as the panel sends them). */
+export interface DerIdentity {
+  /** The Homie node id (flat) or device id (parent/child); null on v1. */
+  deviceId: string | null;
+  vendor: string | null;
+  /** Human designation, e.g. "Powerwall 2 AC" (flat product-name, parent/child info/model). */
+  product: string | null;
+  /** Vendor SKU / part number (flat bess model or evse part-number, parent/child info/part-number). */
+  model: string | null;
+  serial: string | null;
+  firmwareVersion: string | null;
 }
 
 export interface NetworkLinks {
@@ -35,6 +89,8 @@ export interface NetworkLinks {
   cellular: boolean | null;
   /** v2 only (`vendor-cloud`): UNKNOWN | UNCONNECTED | CONNECTED. */
   vendorCloud: string | null;
+  /** v2 only: the Wi-Fi network the panel is joined to. */
+  wifiSsid: string | null;
 }
 
 export interface PanelInfo {
@@ -63,13 +119,25 @@ export interface PanelInfo {
   /** v2 only. */
   l1VoltageV: number | null;
   l2VoltageV: number | null;
-  /** v2 only; the panel's power-flows node (+ = towards the named entity, so pv < 0 while generating). */
-  powerFlows: {
-    gridW: number | null;
-    pvW: number | null;
-    batteryW: number | null;
-    siteW: number | null;
-  } | null;
+  /** v2 only; see PowerFlows for the signs. */
+  powerFlows: PowerFlows | null;
+  /** Main breaker rating, A (v2 only). */
+  mainBreakerRatingA: number | null;
+  /** Breaker spaces of the panel (v1: number of branches; v2: from the model or the `space` format). */
+  panelSize: number | null;
+  /** v2 only. */
+  postalCode: string | null;
+  timeZone: string | null;
+  /** v2 only: who currently forms the grid, and the value exactly as the panel published it. */
+  gridFormingEntity: GridFormingEntity | null;
+  gridFormingEntityRaw: string | null;
+  /** Whether the site can run islanded (flat `grid-islandable`; parent/child: true when a MID exists). */
+  gridIslandable: boolean | null;
+  /** v2 only. Upstream = service entrance (grid), downstream = feed-through lugs. */
+  upstreamLugs: LugsCurrents;
+  downstreamLugs: LugsCurrents;
+  /** Parent/child firmware with a battery only. */
+  shedForecast: ShedForecast | null;
 }
 
 export interface Circuit {
@@ -92,12 +160,30 @@ export interface Circuit {
   powerRawW: number | null;
   consumedEnergyWh: number | null;
   producedEnergyWh: number | null;
+  /** consumed − produced, Wh (falls while the circuit backfeeds). */
+  netEnergyWh: number | null;
   /** v2 only. */
   currentA: number | null;
   breakerRatingA: number | null;
   /** Epoch ms of the panel's power / energy sample, when the panel says. */
   powerUpdatedAt: number | null;
   energyUpdatedAt: number | null;
+  /** v2 only: who asked for the current relay state (USER, LOAD_SHED/BACKUP, PCS, CONFIGURATION, …). */
+  relayRequester: string | null;
+  /** v2 only: managed by the panel's power control system, and its PCS priority rank. */
+  pcsManaged: boolean | null;
+  pcsPriority: number | null;
+}
+
+/** A breaker space with no circuit on it (e.g. a PV backfeed breaker), up to the panel size. */
+export interface UnmappedTab {
+  tab: number;
+  /** W, positive = consumption (v1 branches only; v2 reports no per-space readings: null). */
+  powerW: number | null;
+  powerRawW: number | null;
+  consumedEnergyWh: number | null;
+  producedEnergyWh: number | null;
+  netEnergyWh: number | null;
 }
 
 export interface Battery {
@@ -108,6 +194,42 @@ export interface Battery {
   connected: boolean | null;
   /** v2 only: UNKNOWN | ON_GRID | OFF_GRID. */
   gridState: string | null;
+  /** W, positive = discharging (from power-flows; v2 only). */
+  powerW: number | null;
+  /** kWh. */
+  nameplateCapacityKWh: number | null;
+  relativePosition: RelativePosition | null;
+  /** Circuit id the battery is landed on, when the panel says (null when upstream or unknown). */
+  feed: string | null;
+  identity: DerIdentity;
+}
+
+export interface PvSystem {
+  identity: DerIdentity;
+  /** Rated power, W (flat nameplate-capacity, parent/child nominal-power). */
+  nameplateCapacityW: number | null;
+  relativePosition: RelativePosition | null;
+  /** Circuit id the PV system is landed on, when the panel says. */
+  feed: string | null;
+  /** W, positive = producing (from power-flows). */
+  powerW: number | null;
+}
+
+export interface EvCharger {
+  identity: DerIdentity;
+  /** Circuit id the charger is fed from. */
+  feed: string | null;
+  /** AVAILABLE | PREPARING | CHARGING | SUSPENDED_EV | … | UNAVAILABLE, as the panel sends it. */
+  status: string | null;
+  /** LOCKED | UNLOCKED. */
+  lockState: string | null;
+  /** A the charger currently offers the car. */
+  advertisedCurrentA: number | null;
+  /** Installer-configured maximum, A. */
+  maxChargeCurrentA: number | null;
+  /** The user's charge-current ceiling, A (settable when chargeCurrentSettable). */
+  userMaxChargeCurrentA: number | null;
+  chargeCurrentSettable: boolean;
 }
 
 /** An energy counter that read lower than before: held (never emitted as a drop), see EnergyGuard. */
@@ -128,6 +250,11 @@ export interface PanelSnapshot {
   /** Keyed by circuit id, in panel order. */
   circuits: Record<string, Circuit>;
   battery: Battery | null;
+  /** v2 only. */
+  pv: PvSystem | null;
+  evse: EvCharger | null;
+  /** Spaces without a circuit, in tab order; null when the panel size is unknown. */
+  unmappedTabs: UnmappedTab[] | null;
   /** Counters that went backwards in this snapshot and how they were handled. Empty when all is well. */
   energyRegressions: EnergyRegression[];
 }
@@ -168,3 +295,32 @@ export function parsePriority(input: unknown): ShedPriority | null {
   const mapped = v1PriorityToShed(s);
   return mapped === 'UNKNOWN' ? null : mapped;
 }
+
+/** consumed − produced, or null when either is unknown. */
+export function netEnergy(consumed: number | null, produced: number | null): number | null {
+  return consumed === null || produced === null ? null : consumed - produced;
+}
+
+/** "MAIN_32" / "MLO_48" → 32 / 48; null when the model names no size. */
+export function panelSizeFromModel(model: string | null): number | null {
+  const m = model === null ? null : /^(?:MAIN|MLO)_(\d+)$/.exec(model);
+  return m ? Number(m[1]) : null;
+}
+
+/** Spaces 1…size that no circuit occupies. */
+export function unmappedSpaces(size: number, circuits: Iterable<{ tabs: number[] }>): number[] {
+  const used = new Set<number>();
+  for (const c of circuits) for (const t of c.tabs) used.add(t);
+  const out: number[] = [];
+  for (let t = 1; t <= size; t++) if (!used.has(t)) out.push(t);
+  return out;
+}
+
+export const NO_IDENTITY: DerIdentity = {
+  deviceId: null,
+  vendor: null,
+  product: null,
+  model: null,
+  serial: null,
+  firmwareVersion: null,
+};

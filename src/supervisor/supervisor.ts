@@ -222,6 +222,15 @@ export class PanelSupervisor implements PanelHealthSupervisor {
     return this.command(circuitId, (t, signal) => t.setPriority(circuitId, priority, signal));
   }
 
+  async setChargeCurrent(circuitId: string, amps: number): Promise<CommandOutcome> {
+    return this.command(circuitId, (t, signal) => {
+      if (!t.setChargeCurrent) {
+        throw new PanelError('refused-command', 'this panel API has no EV charger control: command not sent');
+      }
+      return t.setChargeCurrent(circuitId, amps, signal);
+    });
+  }
+
   // ---- the loop ------------------------------------------------------------------------------------------
 
   private schedule(delayMs: number): void {

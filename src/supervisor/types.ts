@@ -87,6 +87,8 @@ export interface PanelHealthSupervisor {
    * transport and try again now, with the authentication ramp reset. Does nothing while stopped.
    */
   reconnect(why: string): void;
+  /** Sets the charge-current ceiling of the EV charger fed by `circuitId` (v2 panels only). */
+  setChargeCurrent(circuitId: string, amps: number): Promise<import('../transport/transport').CommandOutcome>;
   /** Stops everything: timers, sockets, clients. The only terminal state. */
   stop(): Promise<void>;
 }

@@ -43,6 +43,13 @@ export interface PanelTransport {
   ): Promise<CommandOutcome>;
 
   /**
+   * Sets the user charge-current ceiling (A) of the EV charger fed by `circuitId` (v2 only; absent on v1).
+   * Refused, with nothing sent, when the value is not an integer within 6 A … the charger's maximum, when
+   * the circuit feeds no charger, or when the firmware does not make the ceiling settable.
+   */
+  setChargeCurrent?(circuitId: string, amps: number, signal: AbortSignal): Promise<CommandOutcome>;
+
+  /**
    * Push transports (v2) call this whenever new data arrived, so the supervisor can emit at once when the
    * snapshot interval is 0. Poll transports never call it.
    */

@@ -33,6 +33,8 @@ const nodeRedMajor = Number(nodeRedVersion.split('.')[0]);
 const CREDENTIAL_SECRET = 'e2e-fixed-credential-secret';
 /** A v2 panel's health under each node: green dot, "online · <grid power>". */
 const ONLINE = /^online · -?[0-9.]+ k?W$/;
+/** A span-circuit watching one closed circuit: its own power. */
+const CIRCUIT_ON = /^on · -?[0-9.]+ k?W$/;
 
 describe(`editor in headless Chromium (Node-RED ${nodeRedVersion})`, function () {
   this.timeout(60_000);
@@ -244,10 +246,12 @@ describe(`editor in headless Chromium (Node-RED ${nodeRedVersion})`, function ()
   it('deploys; every SPAN node shows the live panel status in green on the canvas', async () => {
     await editor.deploy();
     for (const node of [id.poll, id.circuit, id.status]) {
+      // span-circuit shows its own circuit ("on · <power>") in the panel's colour; the others the panel.
+      const expected = node === id.circuit ? CIRCUIT_ON : ONLINE;
       const s = await editor.waitForStatus(
         node,
-        (st) => st.fill === 'green' && ONLINE.test(st.label) && st.label === st.text,
-        'a green "online · <power>" status',
+        (st) => st.fill === 'green' && expected.test(st.label) && st.label === st.text,
+        node === id.circuit ? 'a green "on · <power>" status' : 'a green "online · <power>" status',
       );
       assert.equal(s.shape, 'dot');
     }

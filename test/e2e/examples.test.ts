@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SimulatedPanel } from '../../src/simulator';
+import { createV2Plugin } from '../../src/simulator/v2';
 import {
   assertBuilt,
   hostOf,
@@ -15,6 +16,7 @@ import {
   nodeRedDir,
   NodeRed,
   packageRoot,
+  PASSPHRASE,
   readJson,
   startPanel,
   TOKEN,
@@ -72,11 +74,14 @@ describe(`example flows end to end (Node-RED ${nodeRedVersion})`, function () {
       panel?: Parameters<typeof startPanel>[0];
       nodeRed?: NodeRedOptions;
       env?: Record<string, string>;
+      /** Adjusts the flow to the started panel (e.g. its ephemeral MQTT port) before deploying. */
+      prepare?: (panel: SimulatedPanel) => void;
     } = {},
   ): Promise<{ panel: SimulatedPanel; nr: NodeRed; cfg: FlowNode }> {
     const cfg = find(flow, 'span-panel');
     assert.equal(cfg.host, '${SPAN_HOST}', 'examples take the panel host from SPAN_HOST');
     panel = await startPanel(opts.panel);
+    opts.prepare?.(panel);
     nr = await NodeRed.start({
       ...opts.nodeRed,
       flows: flow,
@@ -108,6 +113,7 @@ describe(`example flows end to end (Node-RED ${nodeRedVersion})`, function () {
       'health-alerts.json',
       'home-assistant-sensors.json',
       'load-shedding.json',
+      'solar-battery-ev.json',
     ]);
   });
 
@@ -334,5 +340,49 @@ describe(`example flows end to end (Node-RED ${nodeRedVersion})`, function () {
     assert.doesNotMatch(sensorErrors(sensors[0].id)[before], noConnection);
 
     await commonChecks(flow, n, [noConnection, /^\[ha-sensor:/]);
+  });
+
+  it('solar-battery-ev.json: power flows in our signs, the EV charger, and the buttons set its charge-current ceiling', async () => {
+    const flow = loadExample('solar-battery-ev.json');
+    find(flow, 'span-panel').interval = '1';
+    const v2 = createV2Plugin({ dataModel: 'parent-child', passphrase: PASSPHRASE });
+    const cfgId = find(flow, 'span-panel').id;
+    const { panel: p, nr: n } = await run(flow, {
+      panel: { plugins: [v2] },
+      // The simulated broker listens on an ephemeral port instead of 8883.
+      prepare: (sim) => void (find(flow, 'span-panel').mqttPort = String(sim.ports.mqtt)),
+      nodeRed: { credentials: { [cfgId]: { token: TOKEN, passphrase: PASSPHRASE } } },
+    });
+    const flows = await n.waitForDelivery(
+      find(flow, 'debug', 'power flows (W)').id,
+      (d) => d.msg.payload.solarW !== null && d.msg.payload.batteryMinutesLeft !== null,
+      'power flows',
+      30_000,
+    );
+    const f = flows.msg.payload;
+    assert.ok(f.solarW > 0, 'solar producing is positive');
+    assert.ok(Math.abs(f.gridW + f.solarW + f.batteryW - f.homeW) < 1e-6, 'grid + solar + battery = home');
+    assert.equal(f.batterySocPercent, p.state.soePercent);
+    const ev = await n.waitForDelivery(
+      find(flow, 'debug', 'EV charger').id,
+      (d) => d.msg.payload.ceilingA !== null,
+      'EV charger',
+      30_000,
+    );
+    assert.equal(ev.msg.payload.fedFromCircuit, find(flow, 'span-circuit').circuit);
+    assert.equal(ev.msg.payload.ceilingA, 32);
+    await commonChecks(flow, n);
+
+    assert.equal((await n.admin('POST', `/inject/${find(flow, 'inject', 'charge at 16 A').id}`)).status, 200);
+    await waitFor('the ceiling applied on the simulated panel', () =>
+      v2.commandLog.some((r) => r.payload === '16' && r.outcome === 'applied'),
+    );
+    await n.waitForDelivery(
+      find(flow, 'debug', 'EV charger').id,
+      (d) => d.msg.payload.ceilingA === 16,
+      'the new ceiling reported back',
+      30_000,
+    );
+    assert.deepEqual(n.deliveredTo(find(flow, 'debug', 'command error').id), [], 'no refused command');
   });
 });

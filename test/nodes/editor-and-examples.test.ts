@@ -88,6 +88,7 @@ describe('editor files, help, icons and examples', function () {
       'health-alerts.json',
       'home-assistant-sensors.json',
       'load-shedding.json',
+      'solar-battery-ev.json',
     ]);
     for (const { file, flow } of list) {
       assert.ok(Array.isArray(flow), file);
@@ -135,6 +136,7 @@ describe('editor files, help, icons and examples', function () {
       'health-alerts.json',
       'load-shedding.json',
       'home-assistant-sensors.json',
+      'solar-battery-ev.json',
     ]) {
       it(`${file} deploys with every node created and the panel online`, async () => {
         const out = await new Promise<string>((resolve, reject) => {

@@ -78,7 +78,8 @@ describe('editor dialogs in a browser (demo + headless Chromium)', function () {
       (id) => (window as any).RED.nodes.node(id).status.text,
       BASICS_CIRCUIT_NODE,
     );
-    assert.match(text, /^online · /);
+    // A span-circuit watching one circuit shows that circuit ("Spa", consuming) in the panel's colour.
+    assert.match(text, /^on · \d+(\.\d)? k?W$/);
     assert.equal(
       await page.evaluate((id) => (window as any).RED.nodes.node(id).status.shape, BASICS_CIRCUIT_NODE),
       'dot',

@@ -3,7 +3,7 @@
  * resolution. The node tests cover the same paths end to end; these pin every branch cheaply.
  */
 import assert from 'node:assert/strict';
-import type { Circuit, PanelSnapshot } from '../../src/model/panel';
+import { NO_IDENTITY, type Circuit, type PanelSnapshot } from '../../src/model/panel';
 import type { DataEvent, HealthEvent, HealthState } from '../../src/supervisor/types';
 import { parseCircuitCommand, parseRelay, CommandInputError } from '../../nodes/lib/circuit-command';
 import { expandEnv, unresolvedEnv } from '../../nodes/lib/env';
@@ -53,10 +53,14 @@ function circuit(extra: Partial<Circuit> = {}): Circuit {
     powerRawW: -1234.56,
     consumedEnergyWh: 9876.54,
     producedEnergyWh: 1.2,
+    netEnergyWh: 9875.34,
     currentA: null,
     breakerRatingA: 20,
     powerUpdatedAt: null,
     energyUpdatedAt: null,
+    relayRequester: null,
+    pcsManaged: null,
+    pcsPriority: null,
     ...extra,
   };
 }
@@ -68,7 +72,20 @@ function snapshot(gridPowerW: number | null = 3210): PanelSnapshot {
     receivedAt: 1000,
     panel: { serial: 'nj-2316-TEST', gridPowerW } as PanelSnapshot['panel'],
     circuits: { c1: circuit(), c2: circuit({ id: 'c2', name: null, powerW: null }) },
-    battery: { socPercent: 50, soeKWh: null, connected: true, gridState: null },
+    battery: {
+      socPercent: 50,
+      soeKWh: null,
+      connected: true,
+      gridState: null,
+      powerW: null,
+      nameplateCapacityKWh: null,
+      relativePosition: null,
+      feed: null,
+      identity: NO_IDENTITY,
+    },
+    pv: null,
+    evse: null,
+    unmappedTabs: null,
     energyRegressions: [],
   };
 }
@@ -146,14 +163,20 @@ describe('node logic (no Node-RED)', () => {
     });
 
     it('reads relay and priority (both vocabularies) and rejects the rest clearly', () => {
-      assert.deepEqual(parseCircuitCommand({ payload: 'off' }), { relay: 'OPEN', priority: null });
+      assert.deepEqual(parseCircuitCommand({ payload: 'off' }), {
+        relay: 'OPEN',
+        priority: null,
+        chargeCurrentA: null,
+      });
       assert.deepEqual(parseCircuitCommand({ priority: 'nice_to_have' }), {
         relay: null,
         priority: 'SOC_THRESHOLD',
+        chargeCurrentA: null,
       });
       assert.deepEqual(parseCircuitCommand({ payload: 1, priority: 'OFF_GRID' }), {
         relay: 'CLOSED',
         priority: 'OFF_GRID',
+        chargeCurrentA: null,
       });
       assert.deepEqual(parseCircuitCommand({ priority: 'must-have' }).priority, 'NEVER');
       assert.throws(() => parseCircuitCommand({}), /no command/);
@@ -182,8 +205,11 @@ describe('node logic (no Node-RED)', () => {
         'circuits',
         'dataModel',
         'energyRegressions',
+        'evse',
         'panel',
+        'pv',
         'receivedAt',
+        'unmappedTabs',
       ]);
       const s = snapshot();
       const copy = pollPayload(s, { panel: true, circuits: true, battery: true }) as {

@@ -27,8 +27,8 @@ describe('simulator v2 Homie trees from one panel state', () => {
   });
 
   it('flat, parent/child and v1 REST give the same numbers for every circuit and both lugs', () => {
-    const flat = buildFlatTree(state, { dominantPowerSource: null });
-    const pc = buildParentChildTree(state);
+    const flat = buildFlatTree(state, extras());
+    const pc = buildParentChildTree(state, extras());
     const serial = state.identity.serial;
     const v1 = circuitsPayload(state).circuits;
     for (const c of Object.values(v1)) {
@@ -88,7 +88,7 @@ describe('simulator v2 Homie trees from one panel state', () => {
   });
 
   it('signs: loads negative, PV generation negative in power-flows, flows balance', () => {
-    const flat = buildFlatTree(state, { dominantPowerSource: null });
+    const flat = buildFlatTree(state, extras());
     const serial = state.identity.serial;
     const loads = state.circuits.filter((c) => c.relayState === 'CLOSED' && c.instantPowerW !== 0);
     assert.ok(loads.length > 5);
@@ -104,7 +104,7 @@ describe('simulator v2 Homie trees from one panel state', () => {
   });
 
   it('every published property is declared in the $description with its schema datatype', () => {
-    for (const tree of [buildFlatTree(state, { dominantPowerSource: null }), buildParentChildTree(state)]) {
+    for (const tree of [buildFlatTree(state, extras()), buildParentChildTree(state, extras())]) {
       for (const device of tree.devices) {
         assert.equal(device.description.homie, '5.0');
         for (const [key, value] of device.values) {
@@ -127,12 +127,12 @@ describe('simulator v2 Homie trees from one panel state', () => {
       }
     }
     // Flat nodes declare exactly the captured schema's properties; parent/child the device classes'.
-    const flat = buildFlatTree(state, { dominantPowerSource: null }).devices[0]!;
+    const flat = buildFlatTree(state, extras()).devices[0]!;
     assert.deepEqual(
       Object.keys(flat.description.nodes.core!.properties),
       Object.keys(FLAT_TYPES['energy.ebus.device.distribution-enclosure.core']!),
     );
-    const circuit = buildParentChildTree(state).devices.find(
+    const circuit = buildParentChildTree(state, extras()).devices.find(
       (d) => d.description.type === 'energy.ebus.device.circuit',
     )!;
     assert.deepEqual(Object.keys(circuit.description.nodes), Object.keys(DEVICE_CLASSES.circuit!));
@@ -140,10 +140,10 @@ describe('simulator v2 Homie trees from one panel state', () => {
 
   it('without a battery there is no bess node, no BESS/MID device and no shed capabilities', () => {
     const noBattery = new PanelState({ seed: 21, now: () => clock, battery: false });
-    const flat = buildFlatTree(noBattery, { dominantPowerSource: null });
+    const flat = buildFlatTree(noBattery, extras());
     assert.equal(flat.devices[0]!.description.nodes.bess, undefined);
     assert.equal(flat.devices[0]!.values.get('core/grid-islandable'), 'false');
-    const pc = buildParentChildTree(noBattery);
+    const pc = buildParentChildTree(noBattery, extras());
     const serial = noBattery.identity.serial;
     assert.equal(
       pc.devices.find((d) => d.id === bessId(serial) || d.id === midId(serial)),
@@ -152,14 +152,14 @@ describe('simulator v2 Homie trees from one panel state', () => {
     const root = pc.devices[0]!.description;
     assert.equal(root.nodes.shed, undefined);
     assert.equal(root.nodes['shed-forecast'], undefined);
-    assert.equal(root.children!.length, 2 + noBattery.circuits.length);
+    assert.equal(root.children!.length, 2 + noBattery.circuits.length + 2); // + PV, EV charger
   });
 
   it('$description version changes exactly when the description does', () => {
-    const a = buildParentChildTree(state);
+    const a = buildParentChildTree(state, extras());
     clock += 5_000;
     state.tick();
-    const b = buildParentChildTree(state);
+    const b = buildParentChildTree(state, extras());
     assert.equal(
       a.devices[0]!.description.version,
       b.devices[0]!.description.version,
@@ -167,9 +167,13 @@ describe('simulator v2 Homie trees from one panel state', () => {
     );
     const c = state.circuits.find((x) => x.isUserControllable)!;
     c.isUserControllable = false; // a recommissioned circuit: relay no longer settable
-    const d = buildParentChildTree(state).devices.find((x) => x.id === c.id)!;
+    const d = buildParentChildTree(state, extras()).devices.find((x) => x.id === c.id)!;
     const before = a.devices.find((x) => x.id === c.id)!;
     assert.notEqual(d.description.version, before.description.version);
     assert.equal(d.description.nodes.switch!.properties.relay!.settable, false);
   });
 });
+
+function extras() {
+  return { dominantPowerSource: null, evseUserMaxChargeCurrentA: 32 };
+}

@@ -359,7 +359,7 @@ describe('simulator v2 MQTT broker and Homie trees', function () {
       for (const [id, node] of Object.entries(root.nodes))
         assert.equal(node.type, `energy.ebus.capability.${id}`);
       const children = root.children!;
-      assert.equal(children.length, 2 + 22 + 1);
+      assert.equal(children.length, 2 + 22 + 1 + 2); // lugs, circuits, BESS, PV, EV charger;
       await probe.subscribe([`ebus/5/${r.serial}/#`, ...children.map((c) => `ebus/5/${c}/#`)]);
       const at = (device: string, suffix: string) => probe.latest.get(`ebus/5/${device}/${suffix}`);
       const descOf = (device: string) => JSON.parse(at(device, '$description')!) as HomieDescription;

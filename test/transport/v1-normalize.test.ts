@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { EnergyGuard } from '../../src/model/energy-guard';
+import { NO_IDENTITY } from '../../src/model/panel';
 import { PanelError } from '../../src/transport/errors';
 import { normalizeV1Snapshot, parseV1Status, type V1Bodies } from '../../src/transport/v1/normalize';
 
@@ -46,11 +47,21 @@ describe('v1 transport: normalization against the captured fixtures', () => {
     assert.equal(p.doorState, 'CLOSED');
     assert.equal(p.proximityProven, false);
     assert.equal(p.uptimeS, 1666224);
-    assert.deepEqual(p.network, { ethernet: true, wifi: true, cellular: false, vendorCloud: null });
+    assert.deepEqual(p.network, {
+      ethernet: true,
+      wifi: true,
+      cellular: false,
+      vendorCloud: null,
+      wifiSsid: null,
+    });
     assert.equal(p.mainRelay, 'CLOSED');
     assert.equal(p.gridPowerW, -2688.32080078125);
     assert.equal(p.feedthroughPowerW, 12.151021841913462);
-    assert.deepEqual(p.mainMeterEnergy, { consumedEnergyWh: 7080956.25, producedEnergyWh: 4314769.375 });
+    assert.deepEqual(p.mainMeterEnergy, {
+      consumedEnergyWh: 7080956.25,
+      producedEnergyWh: 4314769.375,
+      netEnergyWh: 7080956.25 - 4314769.375,
+    });
     // Negative although cumulative (SPAN #11): passed through untouched.
     assert.equal(p.feedthroughEnergy.consumedEnergyWh, -540317.4090270996);
     assert.equal(p.dsmState, 'DSM_ON_GRID');
@@ -59,7 +70,18 @@ describe('v1 transport: normalization against the captured fixtures', () => {
     assert.equal(p.l1VoltageV, null);
     assert.equal(p.l2VoltageV, null);
     assert.equal(p.powerFlows, null);
-    assert.deepEqual(snap.battery, { socPercent: 95, soeKWh: null, connected: null, gridState: null });
+    assert.deepEqual(snap.battery, {
+      socPercent: 95,
+      soeKWh: null,
+      connected: null,
+      gridState: null,
+      // v1 has no source for any battery detail: all null, never made up.
+      powerW: null,
+      nameplateCapacityKWh: null,
+      relativePosition: null,
+      feed: null,
+      identity: NO_IDENTITY,
+    });
     assert.deepEqual(snap.energyRegressions, []);
   });
 
@@ -147,8 +169,18 @@ describe('v1 transport: normalization against the captured fixtures', () => {
     ]) {
       assert.equal(v, null);
     }
-    assert.deepEqual(p.network, { ethernet: null, wifi: null, cellular: null, vendorCloud: null });
-    assert.deepEqual(p.feedthroughEnergy, { consumedEnergyWh: null, producedEnergyWh: null });
+    assert.deepEqual(p.network, {
+      ethernet: null,
+      wifi: null,
+      cellular: null,
+      vendorCloud: null,
+      wifiSsid: null,
+    });
+    assert.deepEqual(p.feedthroughEnergy, {
+      consumedEnergyWh: null,
+      producedEnergyWh: null,
+      netEnergyWh: null,
+    });
     const c = snap.circuits[DINING];
     for (const v of [
       c.name,

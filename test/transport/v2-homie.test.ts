@@ -70,16 +70,37 @@ describe('v2 Homie parsing: flat model (SPAN mqtt-topic-reference fixture)', () 
     assert.equal(p.doorState, 'CLOSED');
     assert.equal(p.gridPowerW, -2688.32);
     assert.equal(p.feedthroughPowerW, 12.15);
-    assert.deepEqual(p.mainMeterEnergy, { consumedEnergyWh: 7080956.25, producedEnergyWh: 4314769.38 });
+    assert.deepEqual(p.mainMeterEnergy, {
+      consumedEnergyWh: 7080956.25,
+      producedEnergyWh: 4314769.38,
+      netEnergyWh: 7080956.25 - 4314769.38,
+    });
     // Downstream energy is not in the example: unknown, not 0.
-    assert.deepEqual(p.feedthroughEnergy, { consumedEnergyWh: null, producedEnergyWh: null });
+    assert.deepEqual(p.feedthroughEnergy, {
+      consumedEnergyWh: null,
+      producedEnergyWh: null,
+      netEnergyWh: null,
+    });
     assert.equal(p.dsmState, 'DSM_ON_GRID');
     assert.equal(p.currentRunConfig, 'PANEL_ON_GRID');
     assert.equal(p.dsmGridState, null);
-    assert.deepEqual(p.network, { ethernet: true, wifi: true, cellular: null, vendorCloud: 'CONNECTED' });
+    assert.deepEqual(p.network, {
+      ethernet: true,
+      wifi: true,
+      cellular: null,
+      vendorCloud: 'CONNECTED',
+      wifiSsid: 'HomeWiFi',
+    });
     assert.equal(p.l1VoltageV, 121.4);
     assert.equal(p.l2VoltageV, 121.9);
-    assert.deepEqual(p.powerFlows, { gridW: 2688.32, pvW: -3601.37, batteryW: 0, siteW: 913.05 });
+    // Package convention: sources + while delivering to the site; the panel's signs kept in raw.
+    assert.deepEqual(p.powerFlows, {
+      gridW: -2688.32,
+      pvW: 3601.37,
+      batteryW: 0,
+      siteW: 913.05,
+      raw: { gridW: 2688.32, pvW: -3601.37, batteryW: 0, siteW: 913.05 },
+    });
     assert.equal(snap.battery, null);
 
     assert.deepEqual(Object.keys(snap.circuits), [CIRCUIT]);
@@ -145,7 +166,11 @@ describe('v2 Homie parsing: flat model (SPAN mqtt-topic-reference fixture)', () 
     }
     assert.deepEqual(c.tabs, []);
     assert.equal(snap.panel.gridPowerW, null);
-    assert.deepEqual(snap.panel.mainMeterEnergy, { consumedEnergyWh: null, producedEnergyWh: null });
+    assert.deepEqual(snap.panel.mainMeterEnergy, {
+      consumedEnergyWh: null,
+      producedEnergyWh: null,
+      netEnergyWh: null,
+    });
     assert.equal(snap.panel.dsmState, null);
     assert.equal(snap.panel.currentRunConfig, null);
     assert.equal(snap.panel.mainRelay, null);
@@ -212,7 +237,12 @@ describe('v2 Homie parsing: flat model (SPAN mqtt-topic-reference fixture)', () 
     tree.ingest(`ebus/5/${SERIAL}/core/dominant-power-source`, 'BATTERY');
     tree.ingest(`ebus/5/${SERIAL}/core/grid-islandable`, 'true');
     const snap = buildFlatSnapshot(tree, SERIAL, new EnergyGuard(), 0);
-    assert.deepEqual(snap.battery, { socPercent: 95, soeKWh: 12.8, connected: true, gridState: 'OFF_GRID' });
+    assert.deepEqual(batteryCore(snap.battery), {
+      socPercent: 95,
+      soeKWh: 12.8,
+      connected: true,
+      gridState: 'OFF_GRID',
+    });
     assert.equal(snap.panel.dsmState, 'DSM_OFF_GRID');
     assert.equal(snap.panel.currentRunConfig, 'PANEL_BACKUP');
   });
@@ -382,14 +412,40 @@ describe('v2 Homie parsing: parent/child model (SPAN migration guide, data model
     assert.equal(p.doorState, 'CLOSED');
     assert.equal(p.gridPowerW, -2688.32);
     assert.equal(p.feedthroughPowerW, 12.15);
-    assert.deepEqual(p.mainMeterEnergy, { consumedEnergyWh: 7080956.25, producedEnergyWh: 4314769.38 });
-    assert.deepEqual(p.feedthroughEnergy, { consumedEnergyWh: 6005092.5, producedEnergyWh: -540317.4 });
-    assert.deepEqual(p.network, { ethernet: true, wifi: false, cellular: null, vendorCloud: 'CONNECTED' });
+    assert.deepEqual(p.mainMeterEnergy, {
+      consumedEnergyWh: 7080956.25,
+      producedEnergyWh: 4314769.38,
+      netEnergyWh: 7080956.25 - 4314769.38,
+    });
+    assert.deepEqual(p.feedthroughEnergy, {
+      consumedEnergyWh: 6005092.5,
+      producedEnergyWh: -540317.4,
+      netEnergyWh: 6005092.5 + 540317.4,
+    });
+    assert.deepEqual(p.network, {
+      ethernet: true,
+      wifi: false,
+      cellular: null,
+      vendorCloud: 'CONNECTED',
+      wifiSsid: null,
+    });
     assert.equal(p.l1VoltageV, 121.4);
     assert.equal(p.dsmState, 'DSM_ON_GRID');
     assert.equal(p.currentRunConfig, 'PANEL_ON_GRID');
-    assert.deepEqual(p.powerFlows, { gridW: 2688.32, pvW: -3601.37, batteryW: 0, siteW: 913.05 });
-    assert.deepEqual(snap.battery, { socPercent: 95, soeKWh: 12.8, connected: true, gridState: 'ON_GRID' });
+    // Package convention: sources + while delivering to the site; the panel's signs kept in raw.
+    assert.deepEqual(p.powerFlows, {
+      gridW: -2688.32,
+      pvW: 3601.37,
+      batteryW: 0,
+      siteW: 913.05,
+      raw: { gridW: 2688.32, pvW: -3601.37, batteryW: 0, siteW: 913.05 },
+    });
+    assert.deepEqual(batteryCore(snap.battery), {
+      socPercent: 95,
+      soeKWh: 12.8,
+      connected: true,
+      gridState: 'ON_GRID',
+    });
 
     assert.deepEqual(Object.keys(snap.circuits), [CIRCUIT]);
     const c = snap.circuits[CIRCUIT];
@@ -467,6 +523,7 @@ describe('v2 Homie parsing: parent/child model (SPAN migration guide, data model
     f('bess/soe', '12.8');
     f('bess/connected', 'true');
     f('bess/grid-state', 'ON_GRID');
+    f('bess/relative-position', 'UPSTREAM');
     f(`${CIRCUIT}/name`, 'Dryer');
     f(`${CIRCUIT}/space`, '24');
     f(`${CIRCUIT}/dipole`, 'true');
@@ -483,7 +540,17 @@ describe('v2 Homie parsing: parent/child model (SPAN migration guide, data model
 
     const a = buildFlatSnapshot(flat, PANEL, new EnergyGuard(), 1);
     const b = buildParentChildSnapshot(parentChildTree(), PANEL, new EnergyGuard(), 2);
-    const strip = (s: PanelSnapshot) => ({ ...s, receivedAt: 0, dataModel: null });
+    // Node ids (flat) and device ids (parent/child) of the battery differ by design.
+    const strip = (s: PanelSnapshot) => ({
+      ...s,
+      receivedAt: 0,
+      dataModel: null,
+      battery: s.battery && { ...s.battery, identity: { ...s.battery.identity, deviceId: null } },
+    });
     assert.deepEqual(strip(a), strip(b));
   });
 });
+
+function batteryCore(b: PanelSnapshot['battery']) {
+  return b && { socPercent: b.socPercent, soeKWh: b.soeKWh, connected: b.connected, gridState: b.gridState };
+}

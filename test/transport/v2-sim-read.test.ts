@@ -124,16 +124,35 @@ describe('v2 transport on the simulated panel: detection, registration, snapshot
 
     // Fields that identify the firmware differ by definition (r202603 flat vs r202633 parent/child; the
     // flat schema has no model), and `sheddable` is a published flag in the flat model but computed from
-    // priority and relay-controllable in 1.0 (the migration guide retired it): everything else must match.
+    // priority and relay-controllable in 1.0 (the migration guide retired it); relay-requester has a new
+    // canonical vocabulary (ALWAYS_ON → CONFIGURATION); DER ids are node ids vs device ids; the PV's
+    // position is a flat property but needs a connection record in 1.0; the forecast, the grid-forming
+    // device id and the settable charge-current ceiling only exist in 1.0: everything else must match.
     assert.notEqual(a.panel.firmwareVersion, b.panel.firmwareVersion);
+    const noId = <T extends { identity: object }>(d: T | null) =>
+      d && { ...d, identity: { ...d.identity, deviceId: null } };
     const norm = (s: PanelSnapshot) => ({
       ...s,
       receivedAt: 0,
       dataModel: null,
-      panel: { ...s.panel, firmwareVersion: null, model: null },
+      panel: {
+        ...s.panel,
+        firmwareVersion: null,
+        model: null,
+        shedForecast: null,
+        gridFormingEntityRaw: null,
+      },
       circuits: Object.fromEntries(
-        Object.entries(s.circuits).map(([id, c]) => [id, { ...c, sheddable: null }]),
+        Object.entries(s.circuits).map(([id, c]) => [id, { ...c, sheddable: null, relayRequester: null }]),
       ),
+      battery: noId(s.battery),
+      pv: s.pv && { ...noId(s.pv)!, relativePosition: null },
+      evse: s.evse && {
+        ...noId(s.evse)!,
+        maxChargeCurrentA: null,
+        userMaxChargeCurrentA: null,
+        chargeCurrentSettable: false,
+      },
     });
     const na = norm(a);
     const nb = norm(b);

@@ -11,8 +11,10 @@
  *                 ebus/5/<circuit>/load-shed/priority/set       OFF_GRID | SOC_THRESHOLD | NEVER
  *                 ebus/5/<serial>/shed/asserted-islanding-state/set  (always ignored: only accepted during a
  *                 MID/BESS communication loss, which the simulator never has)
+ *                 ebus/5/<evse>/config/user-max-charge-current/set  integer A, clamped to 6…max (der.ts)
  */
 import type { SimPanelState } from '../state-types';
+import { chargeCurrentFromPayload, evseId } from './der';
 import type { DataModel } from './firmware';
 import { HOMIE_PREFIX, type PublisherExtras, v2PriorityToV1 } from './homie-common';
 
@@ -67,6 +69,8 @@ export class CommandHandler {
     }
     if (device === serial && node === 'shed' && property === 'asserted-islanding-state')
       return ignored('accepted only during MID/BESS communication loss');
+    if (device === evseId(serial) && node === 'config' && property === 'user-max-charge-current')
+      return this.setChargeCurrent(value);
     if (node === 'switch' && property === 'relay') return this.setRelay(device, value);
     if (node === 'load-shed' && property === 'priority') return this.setPriority(device, value);
     return ignored('not settable');
@@ -91,6 +95,15 @@ export class CommandHandler {
     if (!v1) return ignored('invalid priority value');
     if (c.priority === v1) return { outcome: 'unchanged' as const };
     this.state.setPriority(circuitId, v1);
+    return { outcome: 'applied' as const };
+  }
+
+  private setChargeCurrent(value: string) {
+    const amps = chargeCurrentFromPayload(value);
+    if (amps === null) return ignored('not an integer number of amps');
+    if (this.extras.evseUserMaxChargeCurrentA === amps) return { outcome: 'unchanged' as const };
+    this.extras.evseUserMaxChargeCurrentA = amps;
+    this.onExtrasChanged();
     return { outcome: 'applied' as const };
   }
 

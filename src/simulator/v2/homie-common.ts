@@ -58,6 +58,8 @@ export interface HomieTree {
 export interface PublisherExtras {
   /** Flat core/dominant-power-source after a /set; null = derived from the state. */
   dominantPowerSource: string | null;
+  /** The EV charger's user charge-current ceiling, A (parent/child config/user-max-charge-current). */
+  evseUserMaxChargeCurrentA: number;
 }
 
 export function deviceTopic(deviceId: string, suffix: string): string {

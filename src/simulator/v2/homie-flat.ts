@@ -26,6 +26,10 @@
  *                   soe = 13.5 kWh × soc / 100, connected true, grid-state ON_GRID/OFF_GRID (dsmState),
  *                   vendor-name, product-name, model, serial-number, software-version,
  *                   nameplate-capacity 13.5, relative-position UPSTREAM
+ *   pv              energy.ebus.device.pv: vendor-name, product-name, serial-number, software-version,
+ *                   nameplate-capacity (W), relative-position IN_PANEL (der.ts)
+ *   evse            energy.ebus.device.evse: vendor-name, product-name, part-number, serial-number,
+ *                   software-version, feed = the EV circuit id, status, lock-state, advertised-current
  *   <circuit id>    energy.ebus.device.circuit, node id = the v1 circuit id (dashless UUID):
  *                   name, relay (settable) = relayState, relay-requester (USER if opened, ALWAYS_ON if locked,
  *                   else NONE), breaker-rating = breakerRatingA, current (A), active-power = instantPowerW
@@ -58,6 +62,7 @@ import {
   type HomieTree,
   type PublisherExtras,
 } from './homie-common';
+import { EVSE, PV, evseView } from './der';
 import { HARDWARE_VERSION } from './firmware';
 import { FLAT_TYPES } from './schema';
 
@@ -68,6 +73,8 @@ const T = {
   circuit: 'energy.ebus.device.circuit',
   bess: 'energy.ebus.device.bess',
   powerFlows: 'energy.ebus.device.power-flows',
+  pv: 'energy.ebus.device.pv',
+  evse: 'energy.ebus.device.evse',
 };
 
 export function buildFlatTree(state: SimPanelState, extras: PublisherExtras): HomieTree {
@@ -149,6 +156,26 @@ export function buildFlatTree(state: SimPanelState, extras: PublisherExtras): Ho
     set('bess', 'connected', 'true');
     set('bess', 'grid-state', onGrid ? 'ON_GRID' : 'OFF_GRID');
   }
+
+  nodes.pv = describeNode('PV System', T.pv, FLAT_TYPES[T.pv] ?? {});
+  set('pv', 'vendor-name', PV.vendorName);
+  set('pv', 'product-name', PV.productName);
+  set('pv', 'serial-number', PV.serialNumber);
+  set('pv', 'software-version', PV.firmwareVersion);
+  set('pv', 'nameplate-capacity', fmtFloat(PV.nameplateCapacityW));
+  set('pv', 'relative-position', 'IN_PANEL');
+
+  const ev = evseView(state, extras.evseUserMaxChargeCurrentA);
+  nodes.evse = describeNode('Electric Vehicle Supply Equipment', T.evse, FLAT_TYPES[T.evse] ?? {});
+  set('evse', 'vendor-name', EVSE.vendorName);
+  set('evse', 'product-name', EVSE.productName);
+  set('evse', 'part-number', EVSE.partNumber);
+  set('evse', 'serial-number', EVSE.serialNumber);
+  set('evse', 'software-version', EVSE.firmwareVersion);
+  set('evse', 'feed', EVSE.circuitId);
+  set('evse', 'status', ev.status);
+  set('evse', 'lock-state', ev.lockState);
+  set('evse', 'advertised-current', fmtFloat(ev.advertisedCurrentA));
 
   for (const c of state.circuits) {
     nodes[c.id] = describeNode(c.name, T.circuit, FLAT_TYPES[T.circuit] ?? {});

@@ -42,7 +42,12 @@
  * MID  <bess-id>-mid  (energy.ebus.device.mid; root = <serial>, parent = the BESS)
  *   info/*, grid/islanding-state ON_GRID|OFF_GRID (dsmState), grid/grid-state UNKNOWN,
  *   grid/grid-forming-entity "GRID" on grid, else the BESS id
- * Commands: <circuit>/switch/relay/set OPEN|CLOSED (controllable circuits only),
+ * PV  <serial>-<product id> (energy.ebus.device.pv): info/vendor-name, model, serial-number, firmware-version,
+ *   nominal-power (W); no circuit carries it (spaces 30/32), so no connection record references it
+ * EVSE  <serial>-<evse serial> (energy.ebus.device.evse): info/*, switch/lock-state, status/status,
+ *   meter/advertised-current, config/max-charge-current, config/user-max-charge-current (settable); the EV
+ *   circuit publishes connection/feeds-device-id = the EVSE id, feeds-device-type, feeds-device-status OK
+ * Commands: <evse>/config/user-max-charge-current/set (integer A, clamped), <circuit>/switch/relay/set OPEN|CLOSED (controllable circuits only),
  * <circuit>/load-shed/priority/set OFF_GRID|SOC_THRESHOLD|NEVER (UNKNOWN ignored),
  * <serial>/shed/asserted-islanding-state/set (ignored).
  */
@@ -65,7 +70,9 @@ import {
   type HomieDevice,
   type HomieNodeDescription,
   type HomieTree,
+  type PublisherExtras,
 } from './homie-common';
+import { EVSE, PV, evseId, evseView, pvId } from './der';
 import { HARDWARE_VERSION } from './firmware';
 import { DATA_MODEL_VERSION, DEVICE_CLASSES, type SchemaProperties } from './schema';
 
@@ -75,6 +82,8 @@ export const DEVICE_TYPE = {
   circuit: 'energy.ebus.device.circuit',
   bess: 'energy.ebus.device.bess',
   mid: 'energy.ebus.device.mid',
+  pv: 'energy.ebus.device.pv',
+  evse: 'energy.ebus.device.evse',
 };
 
 export const SHED_POLICY = {
@@ -97,6 +106,7 @@ const CAPABILITY_NAMES: Record<string, string> = {
   'load-shed': 'Load Shed',
   soc: 'State of Charge',
   grid: 'Grid',
+  config: 'Configuration',
 };
 
 export function lugsUpId(serial: string): string {
@@ -153,7 +163,7 @@ class DeviceBuilder {
   }
 }
 
-export function buildParentChildTree(state: SimPanelState): HomieTree {
+export function buildParentChildTree(state: SimPanelState, extras: PublisherExtras): HomieTree {
   const serial = state.identity.serial;
   const battery = state.soePercent;
   const devices: HomieDevice[] = [];
@@ -162,6 +172,7 @@ export function buildParentChildTree(state: SimPanelState): HomieTree {
 
   const children = [lugsUpId(serial), lugsDownId(serial), ...state.circuits.map((c) => c.id)];
   if (battery !== null) children.push(bessId(serial));
+  children.push(pvId(serial), evseId(serial));
   devices.push(panelDevice(state).device(serial, 'SPAN Panel', DEVICE_TYPE.panel, { children }));
 
   const m = state.mains;
@@ -201,8 +212,44 @@ export function buildParentChildTree(state: SimPanelState): HomieTree {
   );
 
   for (const c of state.circuits) {
-    devices.push(circuitDevice(c).device(c.id, c.name, DEVICE_TYPE.circuit, childOf));
+    const b = circuitDevice(c);
+    if (c.id === EVSE.circuitId) {
+      b.set('connection', 'feeds-device-id', evseId(serial))
+        .set('connection', 'feeds-device-type', DEVICE_TYPE.evse)
+        .set('connection', 'feeds-device-status', 'OK');
+    }
+    devices.push(b.device(c.id, c.name, DEVICE_TYPE.circuit, childOf));
   }
+  devices.push(
+    new DeviceBuilder('pv')
+      .capability('info')
+      .set('info', 'vendor-name', PV.vendorName)
+      .set('info', 'model', PV.productName)
+      .set('info', 'serial-number', PV.serialNumber)
+      .set('info', 'firmware-version', PV.firmwareVersion)
+      .set('info', 'nominal-power', fmtFloat(PV.nameplateCapacityW))
+      .device(pvId(serial), 'PV System', DEVICE_TYPE.pv, childOf),
+  );
+  const ev = evseView(state, extras.evseUserMaxChargeCurrentA);
+  devices.push(
+    new DeviceBuilder('evse')
+      .capability('info')
+      .capability('switch')
+      .capability('status')
+      .capability('meter')
+      .capability('config')
+      .set('info', 'vendor-name', EVSE.vendorName)
+      .set('info', 'model', EVSE.productName)
+      .set('info', 'part-number', EVSE.partNumber)
+      .set('info', 'serial-number', EVSE.serialNumber)
+      .set('info', 'firmware-version', EVSE.firmwareVersion)
+      .set('switch', 'lock-state', ev.lockState)
+      .set('status', 'status', ev.status)
+      .set('meter', 'advertised-current', fmtFloat(ev.advertisedCurrentA))
+      .set('config', 'max-charge-current', fmtInt(EVSE.maxChargeCurrentA))
+      .set('config', 'user-max-charge-current', fmtInt(extras.evseUserMaxChargeCurrentA))
+      .device(evseId(serial), 'SPAN Drive', DEVICE_TYPE.evse, childOf),
+  );
 
   if (battery !== null) {
     const flows = powerFlows(state);

@@ -51,6 +51,7 @@ import {
   type HomieTree,
   type PublisherExtras,
 } from './homie-common';
+import { EVSE } from './der';
 import { buildFlatTree } from './homie-flat';
 import { buildParentChildTree } from './homie-parent-child';
 import { HomiePublisher } from './publisher';
@@ -126,7 +127,10 @@ export class V2Plugin implements SimPlugin {
   private running: Running | null = null;
   private restHandler: ((req: IncomingMessage, res: ServerResponse) => boolean) | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly extras: PublisherExtras = { dominantPowerSource: null };
+  private readonly extras: PublisherExtras = {
+    dominantPowerSource: null,
+    evseUserMaxChargeCurrentA: EVSE.defaultUserMaxA,
+  };
   private notReady = false;
   private brokerIsDown = false;
   private v1Off: boolean;
@@ -389,7 +393,9 @@ export class V2Plugin implements SimPlugin {
   };
 
   private buildTree(state: SimPanelState): HomieTree {
-    return this.dataModel === 'flat' ? buildFlatTree(state, this.extras) : buildParentChildTree(state);
+    return this.dataModel === 'flat'
+      ? buildFlatTree(state, this.extras)
+      : buildParentChildTree(state, this.extras);
   }
 
   private run(): Running {

@@ -1,15 +1,17 @@
+import { guardEnergy } from '../../model/energy';
 import type { EnergyGuard } from '../../model/energy-guard';
 import {
+  NO_IDENTITY,
+  unmappedSpaces,
   v1PriorityToShed,
   type Battery,
   type Circuit,
   type DoorState,
-  type EnergyRegression,
   type PanelInfo,
   type PanelSnapshot,
   type RelayState,
+  type UnmappedTab,
 } from '../../model/panel';
-import { circuitCounterKeys, newCircuitMap } from '../../model/circuit-map';
 import { PanelError } from '../errors';
 import { readerFor, type FieldReader } from './validate';
 
@@ -106,10 +108,14 @@ function readCircuit(c: FieldReader, key: string): V1Circuit {
     powerRawW: c.number('instantPowerW'),
     consumedEnergyWh: c.number('consumedEnergyWh'),
     producedEnergyWh: c.number('producedEnergyWh'),
+    netEnergyWh: null, // computed from the guarded counters
     currentA: null,
     breakerRatingA: null,
     powerUpdatedAt: msFromEpochS(c.optNumber('instantPowerUpdateTimeS')),
     energyUpdatedAt: msFromEpochS(c.optNumber('energyAccumUpdateTimeS')),
+    relayRequester: null,
+    pcsManaged: null,
+    pcsPriority: null,
   };
 }
 
@@ -126,7 +132,17 @@ function parseCircuits(body: unknown): V1Circuit[] {
 function parseBattery(body: unknown | null): Battery | null {
   if (body === null) return null;
   const soe = readerFor(body, `GET ${V1_PATHS.soe}`).object('soe');
-  return { socPercent: soe.number('percentage'), soeKWh: null, connected: null, gridState: null };
+  return {
+    socPercent: soe.number('percentage'),
+    soeKWh: null,
+    connected: null,
+    gridState: null,
+    powerW: null,
+    nameplateCapacityKWh: null,
+    relativePosition: null,
+    feed: null,
+    identity: NO_IDENTITY,
+  };
 }
 
 type PanelWithoutStatus = Omit<
@@ -134,21 +150,41 @@ type PanelWithoutStatus = Omit<
   'serial' | 'model' | 'firmwareVersion' | 'doorState' | 'proximityProven' | 'uptimeS' | 'network'
 >;
 
-function parsePanel(body: unknown): PanelWithoutStatus {
+/** One breaker space of `branches` (its id is the space number). */
+interface V1Branch {
+  tab: number;
+  powerRawW: number | null;
+  /** Panel perspective: imported = space → panel (produced), exported = panel → space (consumed). */
+  importedWh: number | null;
+  exportedWh: number | null;
+}
+
+const NO_LUGS = { l1CurrentA: null, l2CurrentA: null };
+
+function parsePanel(body: unknown): { panel: PanelWithoutStatus; branches: V1Branch[] | null } {
   const r = readerFor(body, `GET ${V1_PATHS.panel}`);
   const main = r.object('mainMeterEnergy');
   const feed = r.optObject('feedthroughEnergy');
-  return {
+  const branches =
+    r.optObjectArray('branches')?.map((b) => ({
+      tab: b.number('id'),
+      powerRawW: b.optNumber('instantPowerW'),
+      importedWh: b.optNumber('importedActiveEnergyWh'),
+      exportedWh: b.optNumber('exportedActiveEnergyWh'),
+    })) ?? null;
+  const panel: PanelWithoutStatus = {
     mainRelay: relayOf(r.string('mainRelayState')),
     gridPowerW: r.number('instantGridPowerW'),
     feedthroughPowerW: r.optNumber('feedthroughPowerW'),
     mainMeterEnergy: {
       consumedEnergyWh: main.number('consumedEnergyWh'),
       producedEnergyWh: main.number('producedEnergyWh'),
+      netEnergyWh: null,
     },
     feedthroughEnergy: {
       consumedEnergyWh: feed?.optNumber('consumedEnergyWh') ?? null,
       producedEnergyWh: feed?.optNumber('producedEnergyWh') ?? null,
+      netEnergyWh: null,
     },
     dsmState: r.optString('dsmState'),
     dsmGridState: r.optString('dsmGridState'),
@@ -156,7 +192,41 @@ function parsePanel(body: unknown): PanelWithoutStatus {
     l1VoltageV: null,
     l2VoltageV: null,
     powerFlows: null,
+    mainBreakerRatingA: null,
+    // One branch per breaker space (32 on a MAIN 32).
+    panelSize: branches && branches.length > 0 ? branches.length : null,
+    postalCode: null,
+    timeZone: null,
+    gridFormingEntity: null,
+    gridFormingEntityRaw: null,
+    gridIslandable: null,
+    upstreamLugs: NO_LUGS,
+    downstreamLugs: NO_LUGS,
+    shedForecast: null,
   };
+  return { panel, branches };
+}
+
+/** Spaces no circuit occupies, with their branch readings (HA's "unmapped tabs", e.g. a PV backfeed). */
+function unmappedTabs(
+  size: number | null,
+  branches: V1Branch[],
+  circuits: V1Circuit[],
+): UnmappedTab[] | null {
+  if (size === null) return null;
+  const byTab = new Map(branches.map((b) => [b.tab, b]));
+  return unmappedSpaces(size, circuits).map((tab) => {
+    const b = byTab.get(tab);
+    const raw = b?.powerRawW ?? null;
+    return {
+      tab,
+      powerW: consumptionPositive(raw),
+      powerRawW: raw,
+      consumedEnergyWh: b?.exportedWh ?? null,
+      producedEnergyWh: b?.importedWh ?? null,
+      netEnergyWh: null,
+    };
+  });
 }
 
 /**
@@ -166,7 +236,7 @@ function parsePanel(body: unknown): PanelWithoutStatus {
  */
 export function normalizeV1Snapshot(bodies: V1Bodies, guard: EnergyGuard, receivedAt: number): PanelSnapshot {
   const status = parseV1Status(bodies.status);
-  const panel = parsePanel(bodies.panel);
+  const { panel, branches } = parsePanel(bodies.panel);
   const circuitList = parseCircuits(bodies.circuits);
   const battery = parseBattery(bodies.soe);
 
@@ -174,23 +244,16 @@ export function normalizeV1Snapshot(bodies: V1Bodies, guard: EnergyGuard, receiv
     throw new PanelError('protocol', 'panel returned empty data');
   }
 
-  const regressions: EnergyRegression[] = [];
-  const circuits = newCircuitMap();
-  const counters = new Set<string>();
-  for (const c of circuitList) {
-    const [consumed, produced] = circuitCounterKeys(c.id);
-    counters.add(consumed).add(produced);
-    circuits[c.id] = {
-      ...c,
-      consumedEnergyWh: guard.check(consumed, c.consumedEnergyWh, regressions),
-      producedEnergyWh: guard.check(produced, c.producedEnergyWh, regressions),
-    };
-  }
-  guard.retainCircuitCounters(counters);
-  const mainMeterEnergy = {
-    consumedEnergyWh: guard.check('main.consumed', panel.mainMeterEnergy.consumedEnergyWh, regressions),
-    producedEnergyWh: guard.check('main.produced', panel.mainMeterEnergy.producedEnergyWh, regressions),
-  };
+  const guarded = guardEnergy(
+    {
+      serial: status.serial,
+      circuits: circuitList,
+      mainMeterEnergy: panel.mainMeterEnergy,
+      feedthroughEnergy: panel.feedthroughEnergy,
+      unmappedTabs: unmappedTabs(panel.panelSize, branches ?? [], circuitList),
+    },
+    guard,
+  );
 
   return {
     api: 'v1',
@@ -198,18 +261,27 @@ export function normalizeV1Snapshot(bodies: V1Bodies, guard: EnergyGuard, receiv
     receivedAt,
     panel: {
       ...panel,
-      // Feed-through energy can legitimately be negative (SPAN #11): passed through, not guarded.
-      mainMeterEnergy,
+      mainMeterEnergy: guarded.mainMeterEnergy,
+      feedthroughEnergy: guarded.feedthroughEnergy,
       serial: status.serial,
       model: status.model,
       firmwareVersion: status.firmwareVersion,
       doorState: status.doorState,
       proximityProven: status.proximityProven,
       uptimeS: status.uptimeS,
-      network: { ethernet: status.ethernet, wifi: status.wifi, cellular: status.cellular, vendorCloud: null },
+      network: {
+        ethernet: status.ethernet,
+        wifi: status.wifi,
+        cellular: status.cellular,
+        vendorCloud: null,
+        wifiSsid: null,
+      },
     },
-    circuits,
+    circuits: guarded.circuits,
     battery,
-    energyRegressions: regressions,
+    pv: null,
+    evse: null,
+    unmappedTabs: guarded.unmappedTabs,
+    energyRegressions: guarded.energyRegressions,
   };
 }

@@ -37,6 +37,8 @@ export interface V1TransportOptions {
   now?: () => number;
   /** Name resolution override, for tests of an unreachable panel. */
   lookup?: LookupFunction;
+  /** The panel's energy guard, shared across transport rebuilds (and persisted by the caller). */
+  energyGuard?: EnergyGuard;
 }
 
 /** What a command's POST failure says about whether the panel may have applied it. */
@@ -55,13 +57,14 @@ export class V1Transport implements PanelTransport {
   readonly api = 'v1' as const;
   private model: DataModel | null = null;
   private readonly http: PanelHttpClient;
-  private readonly guard = new EnergyGuard();
+  private readonly guard: EnergyGuard;
   private readonly token: string;
   private readonly now: () => number;
   private lastSnapshot: PanelSnapshot | null = null;
 
   constructor(opts: V1TransportOptions) {
     this.token = opts.token ?? '';
+    this.guard = opts.energyGuard ?? new EnergyGuard();
     this.now = opts.now ?? Date.now;
     this.http = new PanelHttpClient({
       host: opts.host,

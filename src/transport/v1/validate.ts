@@ -82,6 +82,14 @@ export class FieldReader {
     return v === null ? this.fail(key, 'an object') : v;
   }
 
+  /** An optional array of objects (v1 `branches`); each element must itself be an object. */
+  optObjectArray(key: string): FieldReader[] | null {
+    if (!this.present(key)) return null;
+    const v = this.obj[key];
+    if (!Array.isArray(v) || !v.every(isPlainObject)) this.fail(key, 'an array of objects');
+    return (v as Record<string, unknown>[]).map((e, i) => new FieldReader(e, `${this.where} ${key}[${i}]`));
+  }
+
   /** A map of objects keyed by id (v1 `circuits`); each entry must itself be an object. */
   objectMap(key: string): Array<[string, FieldReader]> {
     const v = this.obj[key];

@@ -1,14 +1,19 @@
-import { circuitCounterKeys, newCircuitMap } from '../../model/circuit-map';
+import { guardEnergy } from '../../model/energy';
 import type { EnergyGuard } from '../../model/energy-guard';
-import type {
-  Battery,
-  Circuit,
-  DoorState,
-  EnergyRegression,
-  PanelInfo,
-  PanelSnapshot,
-  RelayState,
-  ShedPriority,
+import {
+  unmappedSpaces,
+  type Battery,
+  type Circuit,
+  type DoorState,
+  type EvCharger,
+  type PanelInfo,
+  type PanelSnapshot,
+  type PowerFlows,
+  type PvSystem,
+  type RelativePosition,
+  type RelayState,
+  type ShedPriority,
+  type UnmappedTab,
 } from '../../model/panel';
 
 /**
@@ -88,48 +93,84 @@ export function powerSourceOf(v: string | null): PowerSource | null {
   return (['GRID', 'BATTERY', 'PV', 'GENERATOR', 'NONE'] as const).find((s) => s === v) ?? 'UNKNOWN';
 }
 
+const negate = (v: number | null): number | null => (v === null ? null : v === 0 ? 0 : -v);
+
+/**
+ * power-flows as published (+ = towards the named entity) → this package's convention (sources positive
+ * while they deliver to the site, site positive while consuming; see PowerFlows), raw values kept.
+ */
+export function normalizePowerFlows(raw: {
+  gridW: number | null;
+  pvW: number | null;
+  batteryW: number | null;
+  siteW: number | null;
+}): PowerFlows {
+  return {
+    gridW: negate(raw.gridW),
+    pvW: negate(raw.pvW),
+    batteryW: negate(raw.batteryW),
+    siteW: raw.siteW,
+    raw,
+  };
+}
+
+export function relativePositionOf(v: string | null): RelativePosition | null {
+  return v === 'UPSTREAM' || v === 'DOWNSTREAM' || v === 'IN_PANEL' ? v : null;
+}
+
 /** The parsers' output before energy guarding. */
 export interface ParsedPanel {
   panel: PanelInfo;
   circuits: Circuit[];
   battery: Battery | null;
+  pv: PvSystem | null;
+  evse: EvCharger | null;
 }
 
-/** Applies the EnergyGuard (v1's counter keys) and stamps the snapshot. */
+/** Spaces without a circuit, up to the panel size; v2 publishes no per-space readings, so values are null. */
+function v2UnmappedTabs(size: number | null, circuits: Circuit[]): UnmappedTab[] | null {
+  if (size === null) return null;
+  return unmappedSpaces(size, circuits).map((tab) => ({
+    tab,
+    powerW: null,
+    powerRawW: null,
+    consumedEnergyWh: null,
+    producedEnergyWh: null,
+    netEnergyWh: null,
+  }));
+}
+
+/** Applies the EnergyGuard (v1's counter keys), computes net energies and stamps the snapshot. */
 export function finalizeSnapshot(
   parsed: ParsedPanel,
   dataModel: 'v2-flat' | 'v2-parent-child',
   guard: EnergyGuard,
   receivedAt: number,
 ): PanelSnapshot {
-  const regressions: EnergyRegression[] = [];
-  const circuits = newCircuitMap();
-  const counters = new Set<string>();
-  for (const c of parsed.circuits) {
-    const [consumed, produced] = circuitCounterKeys(c.id);
-    counters.add(consumed).add(produced);
-    circuits[c.id] = {
-      ...c,
-      consumedEnergyWh: guard.check(consumed, c.consumedEnergyWh, regressions),
-      producedEnergyWh: guard.check(produced, c.producedEnergyWh, regressions),
-    };
-  }
-  // A circuit the panel no longer lists is forgotten (an empty list is a gap, not a panel without circuits).
-  if (parsed.circuits.length > 0) guard.retainCircuitCounters(counters);
-  const main = parsed.panel.mainMeterEnergy;
+  const guarded = guardEnergy(
+    {
+      serial: parsed.panel.serial,
+      circuits: parsed.circuits,
+      mainMeterEnergy: parsed.panel.mainMeterEnergy,
+      feedthroughEnergy: parsed.panel.feedthroughEnergy,
+      unmappedTabs: v2UnmappedTabs(parsed.panel.panelSize, parsed.circuits),
+    },
+    guard,
+  );
   return {
     api: 'v2',
     dataModel,
     receivedAt,
     panel: {
       ...parsed.panel,
-      mainMeterEnergy: {
-        consumedEnergyWh: guard.check('main.consumed', main.consumedEnergyWh, regressions),
-        producedEnergyWh: guard.check('main.produced', main.producedEnergyWh, regressions),
-      },
+      mainMeterEnergy: guarded.mainMeterEnergy,
+      feedthroughEnergy: guarded.feedthroughEnergy,
     },
-    circuits,
+    circuits: guarded.circuits,
     battery: parsed.battery,
-    energyRegressions: regressions,
+    pv: parsed.pv,
+    evse: parsed.evse,
+    unmappedTabs: guarded.unmappedTabs,
+    energyRegressions: guarded.energyRegressions,
   };
 }

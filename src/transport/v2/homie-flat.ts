@@ -1,5 +1,5 @@
 import type { EnergyGuard } from '../../model/energy-guard';
-import type { Battery, Circuit, PanelSnapshot } from '../../model/panel';
+import { panelSizeFromModel, type Battery, type Circuit, type PanelSnapshot } from '../../model/panel';
 import {
   CIRCUIT_TYPE,
   consumptionPositive,
@@ -7,6 +7,7 @@ import {
   deriveRunConfig,
   doorOf,
   finalizeSnapshot,
+  normalizePowerFlows,
   not,
   powerSourceOf,
   relayOf,
@@ -14,9 +15,11 @@ import {
   type GridInputs,
   type ParsedPanel,
 } from './homie-common';
+import { flatBatteryDetails, flatEvse, flatPv } from './homie-der';
 import {
   booleanValue,
   findNode,
+  nodeDescription,
   numberValue,
   stringValue,
   type HomieDevice,
@@ -72,11 +75,27 @@ function parseCircuit(dev: HomieDevice, id: string): Circuit {
     // Panel perspective: exported = panel → circuit (consumption), imported = circuit → panel.
     consumedEnergyWh: numberValue(dev, id, 'exported-energy'),
     producedEnergyWh: numberValue(dev, id, 'imported-energy'),
+    netEnergyWh: null,
     currentA: numberValue(dev, id, 'current'),
     breakerRatingA: numberValue(dev, id, 'breaker-rating'),
     powerUpdatedAt: null,
     energyUpdatedAt: null,
+    relayRequester: stringValue(dev, id, 'relay-requester'),
+    pcsManaged: booleanValue(dev, id, 'pcs-managed'),
+    pcsPriority: numberValue(dev, id, 'pcs-priority'),
   };
+}
+
+/** The panel's breaker spaces: from the model (r202609+), else from the circuits' `space` format "1:32:1". */
+function flatPanelSize(dev: HomieDevice, core: string | null, circuitIds: string[]): number | null {
+  const fromModel = panelSizeFromModel(stringValue(dev, core, 'model'));
+  if (fromModel !== null) return fromModel;
+  for (const id of circuitIds) {
+    const format = nodeDescription(dev, id)?.properties.space?.format;
+    const m = format === undefined ? null : /^1:(\d+)(?::1)?$/.exec(format);
+    if (m) return Number(m[1]);
+  }
+  return null;
 }
 
 /** Circuit node ids, in the order of the panel's `$description`. */
@@ -89,17 +108,28 @@ export function parseFlat(tree: HomieTree, serial: string): ParsedPanel {
   const core = findNode(dev, [T.core], ['core']);
   const up = lugsNode(dev, 'UPSTREAM');
   const down = lugsNode(dev, 'DOWNSTREAM');
-  const flows = findNode(dev, [T.powerFlows], ['power-flows']);
+  const flowsNode = findNode(dev, [T.powerFlows], ['power-flows']);
   const bess = findNode(dev, [T.bess], ['bess']);
+  const circuitIds = flatCircuitIds(dev);
 
   const gridPowerW = numberValue(dev, up, 'active-power');
+  const dominantRaw = stringValue(dev, core, 'dominant-power-source');
   const grid: GridInputs = {
     islandingState: stringValue(dev, bess, 'grid-state'),
-    dominantSource: powerSourceOf(stringValue(dev, core, 'dominant-power-source')),
+    dominantSource: powerSourceOf(dominantRaw),
     gridPowerW,
     islandable: booleanValue(dev, core, 'grid-islandable'),
   };
   const dsmState = deriveDsmState(grid);
+  const flows =
+    flowsNode === null
+      ? null
+      : normalizePowerFlows({
+          gridW: numberValue(dev, flowsNode, 'grid'),
+          pvW: numberValue(dev, flowsNode, 'pv'),
+          batteryW: numberValue(dev, flowsNode, 'battery'),
+          siteW: numberValue(dev, flowsNode, 'site'),
+        });
 
   const battery: Battery | null =
     bess === null
@@ -109,7 +139,12 @@ export function parseFlat(tree: HomieTree, serial: string): ParsedPanel {
           soeKWh: numberValue(dev, bess, 'soe'),
           connected: booleanValue(dev, bess, 'connected'),
           gridState: stringValue(dev, bess, 'grid-state'),
+          ...flatBatteryDetails(dev, bess, flows),
         };
+  const lugsCurrents = (node: string | null) => ({
+    l1CurrentA: numberValue(dev, node, 'l1-current'),
+    l2CurrentA: numberValue(dev, node, 'l2-current'),
+  });
 
   return {
     panel: {
@@ -123,11 +158,13 @@ export function parseFlat(tree: HomieTree, serial: string): ParsedPanel {
       mainMeterEnergy: {
         consumedEnergyWh: numberValue(dev, up, 'imported-energy'),
         producedEnergyWh: numberValue(dev, up, 'exported-energy'),
+        netEnergyWh: null,
       },
       // Downstream lugs run the other way: imported = panel → sub-panel (SPAN power-and-energy-conventions).
       feedthroughEnergy: {
         consumedEnergyWh: numberValue(dev, down, 'imported-energy'),
         producedEnergyWh: numberValue(dev, down, 'exported-energy'),
+        netEnergyWh: null,
       },
       dsmState,
       dsmGridState: null,
@@ -140,21 +177,26 @@ export function parseFlat(tree: HomieTree, serial: string): ParsedPanel {
         wifi: booleanValue(dev, core, 'wifi'),
         cellular: null,
         vendorCloud: stringValue(dev, core, 'vendor-cloud'),
+        wifiSsid: stringValue(dev, core, 'wifi-ssid'),
       },
       l1VoltageV: numberValue(dev, core, 'l1-voltage'),
       l2VoltageV: numberValue(dev, core, 'l2-voltage'),
-      powerFlows:
-        flows === null
-          ? null
-          : {
-              gridW: numberValue(dev, flows, 'grid'),
-              pvW: numberValue(dev, flows, 'pv'),
-              batteryW: numberValue(dev, flows, 'battery'),
-              siteW: numberValue(dev, flows, 'site'),
-            },
+      powerFlows: flows,
+      mainBreakerRatingA: numberValue(dev, core, 'breaker-rating'),
+      panelSize: flatPanelSize(dev, core, circuitIds),
+      postalCode: stringValue(dev, core, 'postal-code'),
+      timeZone: stringValue(dev, core, 'time-zone'),
+      gridFormingEntity: grid.dominantSource,
+      gridFormingEntityRaw: dominantRaw,
+      gridIslandable: grid.islandable,
+      upstreamLugs: lugsCurrents(up),
+      downstreamLugs: lugsCurrents(down),
+      shedForecast: null, // the flat model has no forecast
     },
-    circuits: flatCircuitIds(dev).map((id) => parseCircuit(dev, id)),
+    circuits: circuitIds.map((id) => parseCircuit(dev, id)),
     battery,
+    pv: flatPv(dev, flows),
+    evse: flatEvse(dev),
   };
 }
 

@@ -1,5 +1,11 @@
 import type { EnergyGuard } from '../../model/energy-guard';
-import type { Battery, Circuit, PanelSnapshot } from '../../model/panel';
+import {
+  panelSizeFromModel,
+  type Battery,
+  type Circuit,
+  type PanelSnapshot,
+  type ShedForecast,
+} from '../../model/panel';
 import {
   CIRCUIT_TYPE,
   consumptionPositive,
@@ -7,6 +13,7 @@ import {
   deriveRunConfig,
   doorOf,
   finalizeSnapshot,
+  normalizePowerFlows,
   parseSpaces,
   relayOf,
   shedOf,
@@ -14,6 +21,14 @@ import {
   type ParsedPanel,
   type PowerSource,
 } from './homie-common';
+import {
+  DER_TYPE,
+  pcBatteryDetails,
+  pcChargeCurrentTarget,
+  pcEvse,
+  pcPv,
+  type ConnectionOwner,
+} from './homie-der';
 import {
   booleanValue,
   findNode,
@@ -118,10 +133,27 @@ function parseCircuit(dev: HomieDevice): Circuit {
     powerRawW,
     consumedEnergyWh: numberValue(dev, meter, 'exported-energy'),
     producedEnergyWh: numberValue(dev, meter, 'imported-energy'),
+    netEnergyWh: null,
     currentA: numberValue(dev, meter, 'current'),
     breakerRatingA: numberValue(dev, breaker, 'rating'),
     powerUpdatedAt: null,
     energyUpdatedAt: null,
+    relayRequester: stringValue(dev, sw, 'relay-requester'),
+    pcsManaged: booleanValue(dev, cap(dev, 'pcs'), 'managed'),
+    pcsPriority: numberValue(dev, cap(dev, 'pcs'), 'priority'),
+  };
+}
+
+/** Battery time remaining (published only while a battery is commissioned). */
+function shedForecastOf(root: HomieDevice): ShedForecast | null {
+  const f = cap(root, 'shed-forecast');
+  if (f === null) return null;
+  return {
+    totalTimeRemainingMin: numberValue(root, f, 'total-time-remaining'),
+    timeToPriorityShedMin: numberValue(root, f, 'time-to-priority-shed'),
+    fullChargeTotalTimeRemainingMin: numberValue(root, f, 'full-charge-total-time-remaining'),
+    fullChargeTimeToPriorityShedMin: numberValue(root, f, 'full-charge-time-to-priority-shed'),
+    confidence: stringValue(root, f, 'confidence'),
   };
 }
 
@@ -159,7 +191,7 @@ export function parseParentChild(tree: HomieTree, serial: string): ParsedPanel {
   const info = cap(root, 'info');
   const status = cap(root, 'status');
   const meter = cap(root, 'meter');
-  const flows = cap(root, 'power-flows');
+  const flows0 = cap(root, 'power-flows');
   const shed = cap(root, 'shed');
 
   const lugs = devices.filter((d) => lugsDirection(d) !== null);
@@ -167,18 +199,34 @@ export function parseParentChild(tree: HomieTree, serial: string): ParsedPanel {
   const down = lugs.find((d) => lugsDirection(d) === 'DOWNSTREAM');
   const upMeter = cap(up, 'meter');
   const downMeter = cap(down, 'meter');
+  const circuitDevices = byType(DEV.circuit);
+  const owners: ConnectionOwner[] = [
+    ...circuitDevices.map((dev) => ({ dev, kind: 'circuit' as const })),
+    ...(up ? [{ dev: up, kind: 'upstream-lugs' as const }] : []),
+    ...(down ? [{ dev: down, kind: 'downstream-lugs' as const }] : []),
+  ];
+  const flows =
+    flows0 === null
+      ? null
+      : normalizePowerFlows({
+          gridW: numberValue(root, flows0, 'grid'),
+          pvW: numberValue(root, flows0, 'pv'),
+          batteryW: numberValue(root, flows0, 'battery'),
+          siteW: numberValue(root, flows0, 'site'),
+        });
 
   const bess = byType(DEV.bess)[0];
   const mid = byType(DEV.mid)[0];
   const midGrid = cap(mid, 'grid');
   const midIslanding = stringValue(mid, midGrid, 'islanding-state');
   const asserted = stringValue(root, shed, 'asserted-islanding-state');
+  const formingRaw = stringValue(mid, midGrid, 'grid-forming-entity');
 
   const gridPowerW = numberValue(up, upMeter, 'active-power');
   const grid: GridInputs = {
     // A consumer-asserted override wins while it is set (migration guide, "Shed Controls").
     islandingState: asserted === 'ON_GRID' || asserted === 'OFF_GRID' ? asserted : midIslanding,
-    dominantSource: formingSource(stringValue(mid, midGrid, 'grid-forming-entity'), devices),
+    dominantSource: formingSource(formingRaw, devices),
     gridPowerW,
     islandable: mid ? true : null,
   };
@@ -192,13 +240,19 @@ export function parseParentChild(tree: HomieTree, serial: string): ParsedPanel {
       soeKWh: numberValue(bess, soc, 'soe'),
       connected: derLinkStatus(devices, bess.id),
       gridState: midIslanding,
+      ...pcBatteryDetails(bess, owners, flows),
     };
   }
+  const model = stringValue(root, info, 'model');
+  const lugsCurrents = (dev: HomieDevice | undefined, m: string | null) => ({
+    l1CurrentA: numberValue(dev, m, 'current-a'),
+    l2CurrentA: numberValue(dev, m, 'current-b'),
+  });
 
   return {
     panel: {
       serial: stringValue(root, info, 'serial-number') ?? serial,
-      model: stringValue(root, info, 'model'),
+      model,
       firmwareVersion: stringValue(root, info, 'firmware-version'),
       mainRelay: relayOf(stringValue(root, status, 'relay')),
       gridPowerW,
@@ -206,10 +260,12 @@ export function parseParentChild(tree: HomieTree, serial: string): ParsedPanel {
       mainMeterEnergy: {
         consumedEnergyWh: numberValue(up, upMeter, 'imported-energy'),
         producedEnergyWh: numberValue(up, upMeter, 'exported-energy'),
+        netEnergyWh: null,
       },
       feedthroughEnergy: {
         consumedEnergyWh: numberValue(down, downMeter, 'imported-energy'),
         producedEnergyWh: numberValue(down, downMeter, 'exported-energy'),
+        netEnergyWh: null,
       },
       dsmState,
       dsmGridState: null,
@@ -222,21 +278,27 @@ export function parseParentChild(tree: HomieTree, serial: string): ParsedPanel {
         wifi: booleanValue(root, status, 'wifi'),
         cellular: null,
         vendorCloud: stringValue(root, status, 'cloud-connection'),
+        wifiSsid: stringValue(root, status, 'wifi-ssid'),
       },
       l1VoltageV: numberValue(root, meter, 'voltage-a'),
       l2VoltageV: numberValue(root, meter, 'voltage-b'),
-      powerFlows:
-        flows === null
-          ? null
-          : {
-              gridW: numberValue(root, flows, 'grid'),
-              pvW: numberValue(root, flows, 'pv'),
-              batteryW: numberValue(root, flows, 'battery'),
-              siteW: numberValue(root, flows, 'site'),
-            },
+      powerFlows: flows,
+      mainBreakerRatingA: numberValue(root, cap(root, 'breaker'), 'rating'),
+      panelSize: panelSizeFromModel(model),
+      postalCode: stringValue(root, status, 'postal-code'),
+      timeZone: stringValue(root, status, 'time-zone'),
+      gridFormingEntity: grid.dominantSource,
+      gridFormingEntityRaw: formingRaw,
+      // grid-islandable is retired in 1.0; a MID means the site can island, its absence says nothing.
+      gridIslandable: grid.islandable,
+      upstreamLugs: lugsCurrents(up, upMeter),
+      downstreamLugs: lugsCurrents(down, downMeter),
+      shedForecast: shedForecastOf(root),
     },
-    circuits: byType(DEV.circuit).map(parseCircuit),
+    circuits: circuitDevices.map(parseCircuit),
     battery,
+    pv: pcPv(byType(DER_TYPE.pv)[0], owners, flows),
+    evse: pcEvse(byType(DER_TYPE.evse)[0], owners),
   };
 }
 
@@ -258,6 +320,12 @@ export function parentChildCommandTopics(tree: HomieTree, circuitId: string) {
     relay: { set: `ebus/5/${circuitId}/${sw}/relay/set`, device: circuitId, key: `${sw}/relay` },
     priority: { set: `ebus/5/${circuitId}/${shed}/priority/set`, device: circuitId, key: `${shed}/priority` },
   };
+}
+
+/** Where a charge-current command for the panel's EV charger goes (null when there is none). */
+export function parentChildChargeCurrentTarget(tree: HomieTree, serial: string) {
+  const evse = treeDevices(tree, serial).find((d) => d.description?.type === DER_TYPE.evse);
+  return pcChargeCurrentTarget(evse);
 }
 
 /** Homie 5 state cascade: a lost root makes every child lost, whatever the child's own `$state` says. */

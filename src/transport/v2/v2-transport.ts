@@ -10,10 +10,12 @@ import { buildFlatSnapshot, flatCommandTopics, parseFlat } from './homie-flat';
 import {
   buildParentChildSnapshot,
   effectiveState,
+  parentChildChargeCurrentTarget,
   parentChildCommandTopics,
   parseParentChild,
   treeDeviceIds,
 } from './homie-parent-child';
+import { flatChargeCurrentTarget } from './homie-der';
 import { HomieTree, HOMIE_PREFIX, type HomieDeviceDescription } from './homie-tree';
 import { CaTrust } from './ca-trust';
 import { brokerIdentityCheck, classifyMqttError } from './mqtt-errors';
@@ -54,6 +56,9 @@ export interface V2Logger {
   warn?(msg: string): void;
 }
 
+/** J1772's lowest charge rate: the panel's floor for the user charge-current ceiling. */
+const MIN_CHARGE_CURRENT_A = 6;
+
 export interface V2TransportOptions {
   /** Panel host or IP as configured (optionally "host:httpPort"). MQTT goes to this host too. */
   host: string;
@@ -80,6 +85,8 @@ export interface V2TransportOptions {
   staleAfterMs?: number;
   /** How long a command waits for the panel to republish the requested value; default 5000 ms. */
   commandTimeoutMs?: number;
+  /** The panel's energy guard, shared across transport rebuilds (and persisted by the caller). */
+  energyGuard?: EnergyGuard;
   /** Per-request timeout of the REST bootstrap calls, default 5000 ms. */
   httpTimeoutMs?: number;
   /** After the panel's `$description`, how long to wait for listed children to describe themselves; 2000 ms. */
@@ -148,7 +155,7 @@ export class V2Transport implements PanelTransport {
   readonly api = 'v2' as const;
 
   private readonly tree = new HomieTree();
-  private readonly guard = new EnergyGuard();
+  private readonly guard: EnergyGuard;
   private readonly ep: V2Endpoint;
   private readonly hostname: string;
   private readonly mqttPort: number;
@@ -211,6 +218,7 @@ export class V2Transport implements PanelTransport {
   private readonly dataModelHint: V2DataModel | null;
 
   constructor(options: V2TransportOptions, credentials: V2BrokerCredentials) {
+    this.guard = options.energyGuard ?? new EnergyGuard();
     this.#credentials = { ...credentials };
     this.dataModelHint = options.dataModel ?? null;
     this.ep = { host: options.host, httpPort: options.httpPort, timeoutMs: options.httpTimeoutMs ?? 5000 };
@@ -761,6 +769,34 @@ export class V2Transport implements PanelTransport {
     }
     this.commandable(circuitId, 'priority');
     return this.publishAndConfirm(circuitId, this.commandTarget(circuitId, 'priority'), priority, signal);
+  }
+
+  async setChargeCurrent(circuitId: string, amps: number, signal: AbortSignal): Promise<CommandOutcome> {
+    const refuse = (why: string) => new PanelError('refused-command', `${why}: command not sent`);
+    if (typeof amps !== 'number' || !Number.isInteger(amps)) {
+      throw refuse(`charge current ${String(amps)} is not a whole number of amps`);
+    }
+    if (!this.connected || !this.#client || !this.serial) throw refuse(`not connected to the panel's broker`);
+    const pc = this.dataModel === 'v2-parent-child';
+    const evse = (pc ? parseParentChild(this.tree, this.serial) : parseFlat(this.tree, this.serial)).evse;
+    if (!evse) throw refuse('this panel reports no EV charger');
+    if (evse.feed !== circuitId) {
+      throw refuse(
+        `circuit ${circuitId} does not feed the EV charger (fed from ${evse.feed ?? 'an unknown circuit'})`,
+      );
+    }
+    if (!evse.chargeCurrentSettable)
+      throw refuse(`the EV charger's charge current is not settable on this firmware`);
+    // The panel would clamp silently; a value outside the range is a mistake worth telling the flow about.
+    const max = evse.maxChargeCurrentA;
+    if (amps < MIN_CHARGE_CURRENT_A || (max !== null && amps > max)) {
+      throw refuse(`charge current ${amps} A is outside ${MIN_CHARGE_CURRENT_A}…${max ?? '?'} A`);
+    }
+    const target = pc
+      ? parentChildChargeCurrentTarget(this.tree, this.serial)
+      : flatChargeCurrentTarget(this.tree.device(this.serial), this.serial);
+    if (!target) throw refuse('the EV charger has no charge-current property');
+    return this.publishAndConfirm(circuitId, target, String(amps), signal);
   }
 
   /**
