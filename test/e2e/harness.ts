@@ -22,7 +22,7 @@ import { SimulatedPanel, type SimulatedPanelOptions } from '../../src/simulator'
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
 export const PACKAGE_NAME = '@span-local/node-red-span-panel';
-export const NODE_TYPES = ['span-panel', 'span-poll', 'span-circuit', 'span-status'] as const;
+export const NODE_TYPES = ['span-panel', 'span-poll', 'span-circuit', 'span-status', 'span-ha'] as const;
 /** Secrets used by every e2e test; none of them may ever show up outside the credentials store. */
 export const TOKEN = 'e2e-token-7f3a9c-must-not-leak';
 export const PASSPHRASE = 'e2e-passphrase-41d2-must-not-leak';

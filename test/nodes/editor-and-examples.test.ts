@@ -14,7 +14,7 @@ import vm from 'node:vm';
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
 const REPO = process.cwd();
-const TYPES = ['span-panel', 'span-poll', 'span-circuit', 'span-status'];
+const TYPES = ['span-panel', 'span-poll', 'span-circuit', 'span-status', 'span-ha'];
 const USER_TYPES = TYPES.filter((t) => t !== 'span-panel');
 const DIST_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -86,6 +86,7 @@ describe('editor files, help, icons and examples', function () {
     assert.deepEqual(list.map((e) => e.file).sort(), [
       'basics.json',
       'health-alerts.json',
+      'home-assistant-entities.json',
       'home-assistant-sensors.json',
       'load-shedding.json',
     ]);
@@ -135,6 +136,7 @@ describe('editor files, help, icons and examples', function () {
       'health-alerts.json',
       'load-shedding.json',
       'home-assistant-sensors.json',
+      'home-assistant-entities.json',
     ]) {
       it(`${file} deploys with every node created and the panel online`, async () => {
         const out = await new Promise<string>((resolve, reject) => {
