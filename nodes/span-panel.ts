@@ -6,6 +6,8 @@ import type { Node, NodeAPI, NodeStatus } from 'node-red';
 import { createPanelSupervisor } from '../src/connection';
 import type { Logger } from '../src/supervisor/types';
 import { registerAdminEndpoints } from './admin';
+import { registerDiagnosticsEndpoint } from './admin-diagnostics';
+import { diagnosticsInput } from './lib/diagnostics-input';
 import { nodeCredentialStore } from './lib/credential-store';
 import type { StatusSpec } from './lib/health-status';
 import { resolvePanelConfig } from './lib/panel-config';
@@ -68,6 +70,7 @@ export = function (RED: NodeAPI): void {
       refresh: () => hub.refresh(),
       setRelay: (id, state) => hub.setRelay(id, state),
       setPriority: (id, priority) => hub.setPriority(id, priority),
+      diagnosticsInput: () => diagnosticsInput(RED, node.id, resolved, configError, hub, node.credentials),
     };
     Object.defineProperties(node, Object.getOwnPropertyDescriptors(api));
     Object.defineProperty(node, 'hub', { value: hub, enumerable: false });
@@ -95,4 +98,5 @@ export = function (RED: NodeAPI): void {
   );
 
   registerAdminEndpoints(RED);
+  registerDiagnosticsEndpoint(RED);
 };

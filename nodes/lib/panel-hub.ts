@@ -5,6 +5,7 @@
  * so a throwing user can never disturb the others or the supervisor's loop.
  */
 import type { NodeStatus } from 'node-red';
+import { ConnectionHistory } from '../../src/diagnostics/history';
 import type { DataEvent, HealthEvent, PanelHealthSupervisor } from '../../src/supervisor/types';
 import { PanelError } from '../../src/transport/errors';
 import type { CommandOutcome } from '../../src/transport/transport';
@@ -35,6 +36,8 @@ export class PanelHub {
   private currentHealth: HealthEvent | null = null;
   private currentData: DataEvent | null = null;
   private status: StatusSpec | null = null;
+  /** State changes and errors across supervisor restarts, for the diagnostics file. */
+  readonly history = new ConnectionHistory();
 
   constructor(opts: PanelHubOptions) {
     this.opts = opts;
@@ -131,6 +134,7 @@ export class PanelHub {
       onHealth: (h) => this.onHealth(supervisor, h),
       onData: (d) => this.onData(supervisor, d),
     });
+    this.history.supervisorStarted();
     supervisor.start();
   }
 
@@ -150,6 +154,7 @@ export class PanelHub {
 
   private onHealth(from: PanelHealthSupervisor, health: HealthEvent): void {
     if (from !== this.supervisor) return;
+    this.history.onHealth(health);
     this.currentHealth = health;
     this.updateStatus();
     for (const u of [...this.users.values()]) this.safely(u, () => u.onHealth?.(health));
@@ -157,6 +162,7 @@ export class PanelHub {
 
   private onData(from: PanelHealthSupervisor, data: DataEvent): void {
     if (from !== this.supervisor) return;
+    this.history.onData(data);
     this.currentData = data;
     this.updateStatus();
     for (const u of [...this.users.values()]) this.safely(u, () => u.onData?.(data, this.currentHealth));

@@ -4,6 +4,7 @@
  */
 import type { Node, NodeDef, NodeStatus } from 'node-red';
 import type { CommandOutcome } from '../../src/transport/transport';
+import type { DiagnosticsInput } from '../../src/diagnostics/report';
 import type { DataEvent, HealthEvent } from '../../src/supervisor/types';
 import type { SettablePriority } from './circuit-command';
 
@@ -34,6 +35,8 @@ export interface PanelConfigNode extends Node {
   refresh(): Promise<DataEvent>;
   setRelay(circuitId: string, state: 'OPEN' | 'CLOSED'): Promise<CommandOutcome>;
   setPriority(circuitId: string, priority: SettablePriority): Promise<CommandOutcome>;
+  /** What the diagnostics file is built from (admin-diagnostics.ts); contains the secrets to scrub. */
+  diagnosticsInput?(): DiagnosticsInput;
   /** For tests: the number of listeners the config node holds on its supervisor (0 or 1). */
   readonly supervisorSubscriptions: number;
 }
