@@ -7,6 +7,7 @@ import { createPanelSupervisor } from '../src/connection';
 import type { Logger } from '../src/supervisor/types';
 import { registerAdminEndpoints } from './admin';
 import { registerDiagnosticsEndpoint } from './admin-diagnostics';
+import { registerDiscoveryEndpoint } from './admin-discovery';
 import { diagnosticsInput } from './lib/diagnostics-input';
 import { nodeCredentialStore } from './lib/credential-store';
 import type { StatusSpec } from './lib/health-status';
@@ -99,4 +100,5 @@ export = function (RED: NodeAPI): void {
 
   registerAdminEndpoints(RED);
   registerDiagnosticsEndpoint(RED);
+  registerDiscoveryEndpoint(RED);
 };

@@ -1,7 +1,8 @@
 /**
  * The span-panel dialog's tools, in headless Chromium against a real Node-RED and a simulated v2 panel:
- * "Download diagnostics" after a fault sequence saves one JSON file that tells what happened and holds no
- * secret.
+ * "Find panels" lists the simulated panel, which announces itself over mDNS (on a private UDP port, through
+ * the machine's own multicast loopback), and choosing it fills the host; "Download diagnostics" after a
+ * fault sequence saves one JSON file that tells what happened and holds no secret.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -9,6 +10,7 @@ import path from 'node:path';
 import type { SimulatedPanel } from '../../src/simulator';
 import { createV2Plugin, type V2Plugin } from '../../src/simulator/v2';
 import { artifactPath, chromiumVersion, launchBrowser, type EditorBrowser } from './browser';
+import { freeUdpPort } from '../helpers/udp-port';
 import { EditorPage } from './editor-page';
 import {
   assertBuilt,
@@ -54,6 +56,45 @@ describe(`span-panel dialog tools in headless Chromium (Node-RED ${nodeRedVersio
     browser = null;
     nr = null;
     panel = null;
+  });
+
+  it('Find panels lists the announced panel (serial, host, API) and choosing it fills host and MQTT port', async () => {
+    const mdnsPort = await freeUdpPort();
+    v2 = createV2Plugin({ dataModel: 'flat', passphrase: PASSPHRASE });
+    panel = await startPanel({ plugins: [v2], mdns: { port: mdnsPort } });
+    const p = panel;
+    nr = await NodeRed.start({ env: { SPAN_MDNS_PORT: String(mdnsPort) } });
+    browser = await launchBrowser();
+    const editor = new EditorPage(browser.page);
+    await editor.open(nr.url);
+    const { page } = browser;
+    // A new span-panel, as from a SPAN node's "Add new span-panel…".
+    await page.evaluate(() => RED.editor.editConfig('', 'span-panel', '_ADD_'));
+    await page.locator('#span-panel-find').waitFor({ state: 'visible' });
+    await page.locator('#span-panel-find').click();
+    const item = page.locator('.span-panel-found-item', { hasText: p.state.identity.serial });
+    await item.waitFor({ state: 'visible', timeout: 15_000 });
+    assert.match((await item.textContent()) ?? '', new RegExp(`· 127\\.0\\.0\\.1:${p.ports.http} · v2$`));
+    await item.click();
+    assert.equal(await page.locator('#node-config-input-host').inputValue(), `127.0.0.1:${p.ports.http}`);
+    assert.equal(await page.locator('#node-config-input-mqttPort').inputValue(), String(p.ports.mqtt));
+    // The filled-in panel answers: Test connection reaches it (with the passphrase typed in).
+    await page.locator('#node-config-input-passphrase').fill(PASSPHRASE);
+    await page.locator('#span-panel-test').click();
+    await page.waitForFunction(
+      () =>
+        /^(Connected to panel |Failed: )/.test(
+          document.querySelector('#span-panel-result')?.textContent ?? '',
+        ),
+      null,
+      { timeout: 20_000 },
+    );
+    assert.match(
+      (await page.locator('#span-panel-result').textContent()) ?? '',
+      /^Connected to panel .* \(v2, /,
+    );
+    assert.deepEqual(browser.pageErrors, []);
+    assert.deepEqual(browser.failedRequests, []);
   });
 
   it('Download diagnostics after an outage: states with reasons, errors by class, no secret', async () => {
