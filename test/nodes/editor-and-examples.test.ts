@@ -85,6 +85,7 @@ describe('editor files, help, icons and examples', function () {
     const list = examples();
     assert.deepEqual(list.map((e) => e.file).sort(), [
       'basics.json',
+      'dashboard.json',
       'health-alerts.json',
       'home-assistant-entities.json',
       'home-assistant-sensors.json',
@@ -137,6 +138,7 @@ describe('editor files, help, icons and examples', function () {
       'load-shedding.json',
       'home-assistant-sensors.json',
       'home-assistant-entities.json',
+      'dashboard.json',
     ]) {
       it(`${file} deploys with every node created and the panel online`, async () => {
         const out = await new Promise<string>((resolve, reject) => {
