@@ -9,6 +9,9 @@ import { CaTrust, type CaChangeEvent } from '../src/transport/v2/ca-trust';
 import { registerAdminEndpoints } from './admin';
 import { loadCa, nodeCredentialStore, saveCa, storedCredentials } from './lib/credential-store';
 import { contextEnergyStore, type ContextLike } from './lib/energy-store';
+import { registerDiagnosticsEndpoint } from './admin-diagnostics';
+import { registerDiscoveryEndpoint } from './admin-discovery';
+import { diagnosticsInput } from './lib/diagnostics-input';
 import type { StatusSpec } from './lib/health-status';
 import { resolvePanelConfig } from './lib/panel-config';
 import { PanelHub } from './lib/panel-hub';
@@ -125,6 +128,7 @@ export = function (RED: NodeAPI): void {
         hub.reconnect('credentials registered from the editor');
       },
       setChargeCurrent: (id, amps) => hub.setChargeCurrent(id, amps),
+      diagnosticsInput: () => diagnosticsInput(RED, node.id, resolved, configError, hub, node.credentials),
     };
     Object.defineProperties(node, Object.getOwnPropertyDescriptors(api));
     Object.defineProperty(node, 'hub', { value: hub, enumerable: false });
@@ -155,6 +159,8 @@ export = function (RED: NodeAPI): void {
   );
 
   registerAdminEndpoints(RED);
+  registerDiagnosticsEndpoint(RED);
+  registerDiscoveryEndpoint(RED);
 };
 
 /** The warn line and span-status event for a CA change (fingerprints only: a CA is public, but long). */

@@ -5,6 +5,7 @@
  * so a throwing user can never disturb the others or the supervisor's loop.
  */
 import type { NodeStatus } from 'node-red';
+import { ConnectionHistory } from '../../src/diagnostics/history';
 import type { DataEvent, HealthEvent, PanelHealthSupervisor } from '../../src/supervisor/types';
 import { PanelError } from '../../src/transport/errors';
 import type { CommandOutcome } from '../../src/transport/transport';
@@ -45,6 +46,8 @@ export class PanelHub {
   private status: StatusSpec | null = null;
   /** The panel presents a CA the `pinned` policy refused: red until it is trusted or the panel is online. */
   private caRefused = false;
+  /** State changes and errors across supervisor restarts, for the diagnostics file. */
+  readonly history = new ConnectionHistory();
 
   constructor(opts: PanelHubOptions) {
     this.opts = opts;
@@ -158,6 +161,7 @@ export class PanelHub {
       onHealth: (h) => this.onHealth(supervisor, h),
       onData: (d) => this.onData(supervisor, d),
     });
+    this.history.supervisorStarted();
     // Restored energy counters must be in place before the first snapshot is emitted.
     const start = () => {
       if (this.supervisor === supervisor) supervisor.start();
@@ -182,6 +186,7 @@ export class PanelHub {
 
   private onHealth(from: PanelHealthSupervisor, health: HealthEvent): void {
     if (from !== this.supervisor) return;
+    this.history.onHealth(health);
     this.currentHealth = health;
     this.updateStatus();
     for (const u of [...this.users.values()]) this.safely(u, () => u.onHealth?.(health));
@@ -189,6 +194,7 @@ export class PanelHub {
 
   private onData(from: PanelHealthSupervisor, data: DataEvent): void {
     if (from !== this.supervisor) return;
+    this.history.onData(data);
     this.currentData = data;
     this.updateStatus();
     for (const u of [...this.users.values()]) this.safely(u, () => u.onData?.(data, this.currentHealth));

@@ -6,6 +6,7 @@ import type { Node, NodeDef, NodeStatus } from 'node-red';
 import type { CredentialStore } from '../../src/connection/config';
 import type { CaTrust } from '../../src/transport/v2/ca-trust';
 import type { CommandOutcome } from '../../src/transport/transport';
+import type { DiagnosticsInput } from '../../src/diagnostics/report';
 import type { DataEvent, HealthEvent } from '../../src/supervisor/types';
 import type { CaChangeEvent } from '../../src/transport/v2/ca-trust';
 import type { SettablePriority } from './circuit-command';
@@ -67,6 +68,8 @@ export interface PanelConfigNode extends Node {
   /** Credentials were stored for this node (editor registration): reconnect with them, no redeploy. */
   credentialsChanged(): void;
   setChargeCurrent(circuitId: string, amps: number): Promise<CommandOutcome>;
+  /** What the diagnostics file is built from (admin-diagnostics.ts); contains the secrets to scrub. */
+  diagnosticsInput?(): DiagnosticsInput;
   /** For tests: the number of listeners the config node holds on its supervisor (0 or 1). */
   readonly supervisorSubscriptions: number;
 }

@@ -32,6 +32,7 @@ import {
 } from './http/keep-alive';
 import { RequestStats } from './http/request-stats';
 import { type RequestHandler, SimHttpServer } from './http/server';
+import { advertisePanel } from './mdns-advertiser';
 import { PanelState, type PanelStateOptions } from './state';
 import { createV2Plugin, type V2Plugin, type V2PluginOptions } from './v2';
 
@@ -79,6 +80,11 @@ export interface SimulatedPanelOptions extends PanelStateOptions {
    * `{ dataModel: 'flat' }`; reach it through `panel.v2`. See src/simulator/v2/index.ts.
    */
   v2Api?: V2PluginOptions;
+  /**
+   * Announce the panel over mDNS (`_span._tcp`, and `_ebus._tcp` / `_secure-mqtt._tcp` with the v2 face),
+   * as a real panel does; `{ port }` uses another UDP port than 5353 (tests). Off by default.
+   */
+  mdns?: boolean | { port?: number };
 }
 
 export interface SimPorts {
@@ -103,6 +109,7 @@ export class SimulatedPanel {
   private readonly plugins: SimPlugin[];
   private readonly startedPlugins: SimPlugin[] = [];
   private tickTimer: NodeJS.Timeout | null = null;
+  private advertiser: { close(): Promise<void> } | null = null;
   private closing: Promise<void> | null = null;
 
   private constructor(private readonly opts: SimulatedPanelOptions) {
@@ -211,6 +218,18 @@ export class SimulatedPanel {
       if (result && typeof result.mqtt === 'number' && this.ports.mqtt === null)
         this.ports.mqtt = result.mqtt;
     }
+    if (this.opts.mdns) {
+      const id = this.state.identity;
+      this.advertiser = advertisePanel({
+        serial: id.serial,
+        model: id.model,
+        firmware: id.firmwareVersion,
+        address: this.host,
+        httpPort: this.ports.http,
+        mqttPort: this.ports.mqtt,
+        port: typeof this.opts.mdns === 'object' ? this.opts.mdns.port : undefined,
+      });
+    }
   }
 
   private async shutdown(): Promise<void> {
@@ -219,6 +238,7 @@ export class SimulatedPanel {
     this.proximity.dispose();
     this.faults.dispose();
     const errors: unknown[] = [];
+    await this.advertiser?.close().catch((err: unknown) => errors.push(err));
     for (const plugin of [...this.startedPlugins].reverse()) {
       await plugin.close().catch((err: unknown) => errors.push(err));
     }

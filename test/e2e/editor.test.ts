@@ -121,11 +121,12 @@ describe(`editor in headless Chromium (Node-RED ${nodeRedVersion})`, function ()
     if ((await select.inputValue()) !== id.panel) await select.selectOption(id.panel);
   }
 
-  it('lists span poll, span circuit and span status in the palette under SPAN; span-panel is a config node', async () => {
+  it('lists span poll, span circuit, span status and span home assistant in the palette under SPAN; span-panel is a config node', async () => {
     for (const [type, label] of [
       ['span-poll', 'span poll'],
       ['span-circuit', 'span circuit'],
       ['span-status', 'span status'],
+      ['span-ha', 'span home assistant'],
     ]) {
       const where = await editor.paletteCategory(type);
       assert.equal(where.id, 'red-ui-palette-container-SPAN', `${type} category`);

@@ -107,10 +107,12 @@ describe(`example flows end to end (Node-RED ${nodeRedVersion})`, function () {
     assert.deepEqual(leakedSecrets(running.deliveries), [], 'secret in a message');
   }
 
-  it('covers every shipped example with a test below', () => {
+  it('covers every shipped example with a test below (home-assistant-entities.json: home-assistant.test.ts, dashboard.json: dashboard.test.ts)', () => {
     assert.deepEqual(exampleFiles(), [
       'basics.json',
+      'dashboard.json',
       'health-alerts.json',
+      'home-assistant-entities.json',
       'home-assistant-sensors.json',
       'load-shedding.json',
       'solar-battery-ev.json',

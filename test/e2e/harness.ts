@@ -22,7 +22,7 @@ import { SimulatedPanel, type SimulatedPanelOptions } from '../../src/simulator'
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
 export const PACKAGE_NAME = '@span-local/node-red-span-panel';
-export const NODE_TYPES = ['span-panel', 'span-poll', 'span-circuit', 'span-status'] as const;
+export const NODE_TYPES = ['span-panel', 'span-poll', 'span-circuit', 'span-status', 'span-ha'] as const;
 /** Secrets used by every e2e test; none of them may ever show up outside the credentials store. */
 export const TOKEN = 'e2e-token-7f3a9c-must-not-leak';
 export const PASSPHRASE = 'e2e-passphrase-41d2-must-not-leak';
@@ -107,6 +107,7 @@ export const hostOf = (panel: SimulatedPanel): string => `127.0.0.1:${panel.port
 // ---------------------------------------------------------------------------------------------------------
 
 export const HOME_ASSISTANT_MODULE = 'node-red-contrib-home-assistant-websocket';
+export const DASHBOARD_MODULE = '@flowfuse/node-red-dashboard';
 
 export interface NodeRedOptions {
   /** Written to flows.json before start. */
@@ -122,6 +123,8 @@ export interface NodeRedOptions {
    * node_modules). Off by default: it is only needed by the Home Assistant example.
    */
   homeAssistant?: boolean;
+  /** Load FlowFuse Dashboard 2 (a dev dependency, like the above); off by default. */
+  dashboard?: boolean;
   /** Extra settings merged over the defaults (JSON only: they cross a process boundary). */
   settings?: Record<string, unknown>;
 }
@@ -225,7 +228,10 @@ export class NodeRed {
         palette: {
           allowInstall: false,
           allowList: ['*'],
-          denyList: opts.homeAssistant ? [] : [HOME_ASSISTANT_MODULE],
+          denyList: [
+            ...(opts.homeAssistant ? [] : [HOME_ASSISTANT_MODULE]),
+            ...(opts.dashboard ? [] : [DASHBOARD_MODULE]),
+          ],
         },
         modules: { allowInstall: false },
       },

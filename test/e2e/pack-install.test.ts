@@ -5,7 +5,7 @@
  * message catalog and examples, and the installed nodes work against a simulated panel.
  *
  * Runs on the runtime of the current test pass: Node-RED 4 on the machine's Node, and (scripts/nr5-runtime.js)
- * Node-RED 5 on Node 22. Installing needs the npm registry or cache for the 3 runtime dependencies
+ * Node-RED 5 on Node 22. Installing needs the npm registry or cache for the 4 runtime dependencies
  * (--prefer-offline uses the cache when it can).
  */
 import assert from 'node:assert/strict';

@@ -14,7 +14,7 @@ import vm from 'node:vm';
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
 const REPO = process.cwd();
-const TYPES = ['span-panel', 'span-poll', 'span-circuit', 'span-status'];
+const TYPES = ['span-panel', 'span-poll', 'span-circuit', 'span-status', 'span-ha'];
 const USER_TYPES = TYPES.filter((t) => t !== 'span-panel');
 const DIST_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -85,7 +85,9 @@ describe('editor files, help, icons and examples', function () {
     const list = examples();
     assert.deepEqual(list.map((e) => e.file).sort(), [
       'basics.json',
+      'dashboard.json',
       'health-alerts.json',
+      'home-assistant-entities.json',
       'home-assistant-sensors.json',
       'load-shedding.json',
       'solar-battery-ev.json',
@@ -137,6 +139,8 @@ describe('editor files, help, icons and examples', function () {
       'load-shedding.json',
       'home-assistant-sensors.json',
       'solar-battery-ev.json',
+      'home-assistant-entities.json',
+      'dashboard.json',
     ]) {
       it(`${file} deploys with every node created and the panel online`, async () => {
         const out = await new Promise<string>((resolve, reject) => {

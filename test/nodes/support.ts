@@ -45,6 +45,7 @@ const spanPanel: NodeModule = require('../../nodes/span-panel');
 const spanPoll: NodeModule = require('../../nodes/span-poll');
 const spanCircuit: NodeModule = require('../../nodes/span-circuit');
 const spanStatus: NodeModule = require('../../nodes/span-status');
+const spanHa: NodeModule = require('../../nodes/span-ha');
 
 export const TOKEN = 'node-test-token-5e1d-do-not-log';
 export const PASSPHRASE = 'node-test-passphrase-93b2';
@@ -72,7 +73,7 @@ export function translate(key: string, params?: Record<string, unknown>): string
 }
 
 /** Our node modules, with RED._ translating through the catalog (the helper's RED._ returns the key). */
-export const spanNodes: NodeModule[] = [spanPanel, spanPoll, spanCircuit, spanStatus].map(
+export const spanNodes: NodeModule[] = [spanPanel, spanPoll, spanCircuit, spanStatus, spanHa].map(
   (mod) =>
     function (RED: any) {
       RED._ = translate;

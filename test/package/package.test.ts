@@ -68,7 +68,7 @@ describe('package fitness for the palette manager and the flow library', () => {
   it('keeps runtime dependencies few (D01) and does not depend on node-red itself', () => {
     const deps = Object.keys(pkg.dependencies ?? {});
     assert.ok(deps.length <= 6, `${deps.length} runtime dependencies`);
-    assert.deepEqual(deps.sort(), ['axios', 'axios-retry', 'mqtt']);
+    assert.deepEqual(deps.sort(), ['axios', 'axios-retry', 'mqtt', 'multicast-dns']);
     assert.ok(!deps.includes('node-red'));
   });
 
@@ -86,7 +86,7 @@ describe('package fitness for the palette manager and the flow library', () => {
         assert.equal(r.props.defaults, 'ObjectExpression', `${r.type}: inline defaults`);
       }
     }
-    for (const t of ['span-panel', 'span-poll', 'span-circuit', 'span-status'])
+    for (const t of ['span-panel', 'span-poll', 'span-circuit', 'span-status', 'span-ha'])
       assert.ok(types.has(t), `${t} registered`);
   });
 
@@ -101,7 +101,7 @@ describe('package fitness for the palette manager and the flow library', () => {
       assert.ok(Array.isArray(flow), `${f} is an array`);
       for (const n of flow) used.add(n.type);
     }
-    for (const t of ['span-poll', 'span-circuit', 'span-status'])
+    for (const t of ['span-poll', 'span-circuit', 'span-status', 'span-ha'])
       assert.ok(used.has(t), `an example uses ${t}`);
   });
 
@@ -113,7 +113,7 @@ describe('package fitness for the palette manager and the flow library', () => {
       encoding: 'utf8',
     });
     const files: string[] = JSON.parse(out)[0].files.map((f: { path: string }) => f.path);
-    for (const name of ['span-panel', 'span-poll', 'span-circuit', 'span-status']) {
+    for (const name of ['span-panel', 'span-poll', 'span-circuit', 'span-status', 'span-ha']) {
       assert.ok(files.includes(`dist/nodes/${name}.js`), `${name}.js`);
       assert.ok(files.includes(`dist/nodes/${name}.html`), `${name}.html`);
       assert.ok(files.includes(`dist/nodes/locales/en-US/${name}.json`), `${name} locale`);
