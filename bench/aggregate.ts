@@ -33,8 +33,15 @@ export function aggregateRuns(results: BenchResult[]): BenchResult {
   const figures = first.figures.map((f, i) =>
     mergeFigure(results.map((r) => r.figures.find((g) => g.metric === f.metric) ?? r.figures[i])),
   );
-  const missed = new Set(results.flatMap((r) => r.notes.filter((n) => n.startsWith('Goal missed'))));
-  const notes = [...first.notes.filter((n) => !n.startsWith('Goal missed')), ...missed];
+  // Notes carry one run's numbers: take them from the median run of the first figure, say so, and count
+  // how many runs missed a goal.
+  const firstMedian = figures[0]?.value;
+  const medianRun = results.find((r) => r.figures[0]?.value === firstMedian) ?? first;
+  const missedRuns = results.filter((r) => r.figures.some((f) => f.met === false)).length;
+  const notes = [
+    `Notes below come from the median run (by "${figures[0]?.metric ?? '?'}"); ${missedRuns} of ${results.length} runs missed a goal.`,
+    ...medianRun.notes,
+  ];
   return {
     ...first,
     setup:
