@@ -97,7 +97,7 @@ describe('scenario #1: keep-alive race against a panel closing idle sockets at t
 
   after(async () => {
     await Promise.all(runs.map((r) => r.sup.stop()));
-    await host.stop();
+    await host?.stop();
   });
 
   for (const m of MODELS) {

@@ -70,7 +70,7 @@ describe('v1 transport: keep-alive race with the panel’s idle close (SPAN #156
     host = await SimHost.start();
   });
   after(async () => {
-    await host.stop();
+    await host?.stop();
   });
   afterEach(async () => {
     await h.cleanup();
