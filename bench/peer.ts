@@ -2,13 +2,14 @@
  * Benchmark 6: against what users would otherwise build. In one real Node-RED runtime
  * (node-red-node-test-helper): the core flow inject → 4 × http request (the same 4 endpoints, default node
  * settings, ret "parsed JSON") → function, next to our span-panel + span-poll, each polling its own simulated
- * panel with the same behaviour:
- *   - the keep-alive race: the panel's keep-alive K equals the poll interval (scaled: K = P = 250 ms, no
- *     Keep-Alive hint), once with idle sockets closed (FIN) and once forgotten silently (SPAN #156);
+ * panel with the same behaviour, every case in `replicas` independent copies (own panels, own flows):
+ *   - the worst case of the keep-alive race: K = P = 250 ms, no Keep-Alive hint, idle sockets closed (FIN) or
+ *     forgotten silently (SPAN #156); alongside, outside Node-RED, a plain keep-alive axios client;
+ *   - a real panel's settings: K = 5 s with its Keep-Alive hint, polls every 5 s and 15 s, FIN and silent
+ *     (plain axios alongside again);
  *   - a 502 blip: single 502s on /api/v1/status at a 1 s interval (default panel keep-alive 5 s).
  * Counted: failed polls (theirs: a tick where any of the 4 requests failed; ours: a stale data message) and
- * the time from the panel being healthy again to the next complete data. Alongside, outside Node-RED: a plain
- * keep-alive axios client without our mitigation (resilience.md §1.4) in both modes.
+ * the time from the panel being healthy again to the next complete data.
  */
 import { AxiosPlainPoller, V1_POLL_PATHS } from './baselines';
 import { benchMain } from './child';
@@ -24,13 +25,29 @@ import {
   TAB,
 } from './nodered';
 import { SimHost, type HostPanel } from './sims';
-import { fmt, median, ratio, round, sleep, TOKEN, type BenchResult, type Figure } from './util';
+import { fmt, median, ratio, round, shownRatio, sleep, TOKEN, type BenchResult, type Figure } from './util';
 
 interface Args {
   keepAliveMs?: number;
   raceS?: number;
+  /** Length of the real-settings window (5 s and 15 s polls). */
+  realS?: number;
+  replicas?: number;
   blips?: number;
   blipEveryS?: number;
+}
+
+/** One polled case: a panel behaviour and a poll interval, run for theirs, ours (and plain axios). */
+interface Case {
+  key: string;
+  label: string;
+  mode: Mode;
+  keepAliveMs: number;
+  hint: boolean;
+  intervalS: number;
+  axios: boolean;
+  /** The figure carries a goal (0 failed polls) for ours. */
+  goal: boolean;
 }
 
 type Mode = 'close' | 'silent';
@@ -131,32 +148,62 @@ function theirPolls(results: TheirResult[]): { tick: number; ok: boolean; doneAt
 async function run(args: Args): Promise<BenchResult> {
   const K = args.keepAliveMs ?? 250;
   const raceS = args.raceS ?? 60;
+  const realS = args.realS ?? 120;
+  const replicas = args.replicas ?? 5;
   const blips = args.blips ?? 5;
   const blipEveryS = args.blipEveryS ?? 4;
-  const P = K / 1000;
-  const modes: Mode[] = ['close', 'silent'];
+  const modeLabel = (m: Mode) =>
+    m === 'close' ? 'panel closes idle sockets (FIN)' : 'panel forgets idle sockets silently (SPAN #156)';
+  const cases: Case[] = [];
+  for (const mode of ['close', 'silent'] as const) {
+    cases.push({
+      key: `race-${mode}`,
+      label: `keep-alive race K = P = ${K} ms, no hint, ${modeLabel(mode)}`,
+      mode,
+      keepAliveMs: K,
+      hint: false,
+      intervalS: K / 1000,
+      axios: true,
+      goal: true,
+    });
+    for (const p of [5, 15]) {
+      cases.push({
+        key: `real${p}-${mode}`,
+        label: `real panel settings (K = 5 s with hint), poll every ${p} s, ${modeLabel(mode)}`,
+        mode,
+        keepAliveMs: 5000,
+        hint: true,
+        intervalS: p,
+        axios: true,
+        goal: true,
+      });
+    }
+  }
   const host = await SimHost.start();
   const theirs: Record<string, TheirResult[]> = {};
   const mine: Record<string, { at: number; stale: boolean }[]> = {};
-  const axiosResults: Record<Mode, { ok: boolean; code: string | null }[][]> = { close: [], silent: [] };
+  const axiosResults: Record<string, { ok: boolean; code: string | null }[][]> = {};
   const axiosPollers: AxiosPlainPoller[] = [];
   const timers: NodeJS.Timeout[] = [];
   const panels: Record<string, HostPanel> = {};
   const stats: Record<string, { total: number; dropped: number }> = {};
   const blipLog: { prefix: string; healthyAt: number }[] = [];
   const staleRetries: Record<string, number | null> = {};
+  const id = (c: Case, r: number) => `${c.key}-${r}`;
   try {
-    for (const mode of modes) {
-      const list = await host.startPanels(3, {
-        token: TOKEN,
-        tickMs: 1000,
-        keepAliveMs: K,
-        keepAliveMode: mode,
-        keepAliveHint: false,
-      });
-      panels[`theirs-${mode}`] = list[0];
-      panels[`ours-${mode}`] = list[1];
-      panels[`axios-${mode}`] = list[2];
+    for (const c of cases) {
+      for (let r = 0; r < replicas; r++) {
+        const list = await host.startPanels(c.axios ? 3 : 2, {
+          token: TOKEN,
+          tickMs: 1000,
+          keepAliveMs: c.keepAliveMs,
+          keepAliveMode: c.mode,
+          keepAliveHint: c.hint,
+        });
+        panels[`theirs-${id(c, r)}`] = list[0];
+        panels[`ours-${id(c, r)}`] = list[1];
+        if (c.axios) panels[`axios-${id(c, r)}`] = list[2];
+      }
     }
     const blipPanels = await host.startPanels(2, { token: TOKEN, tickMs: 1000 });
     panels['theirs-blip'] = blipPanels[0];
@@ -164,10 +211,12 @@ async function run(args: Args): Promise<BenchResult> {
 
     const flow: Record<string, unknown>[] = [TAB];
     const creds: Record<string, unknown> = {};
-    for (const mode of modes) {
-      flow.push(...theirFlow(`theirs-${mode}`, panels[`theirs-${mode}`].http, P));
-      flow.push(...ourFlow(`ours-${mode}`, panels[`ours-${mode}`].http, P));
-      creds[`ours-${mode}-cfg`] = { token: TOKEN };
+    for (const c of cases) {
+      for (let r = 0; r < replicas; r++) {
+        flow.push(...theirFlow(`theirs-${id(c, r)}`, panels[`theirs-${id(c, r)}`].http, c.intervalS));
+        flow.push(...ourFlow(`ours-${id(c, r)}`, panels[`ours-${id(c, r)}`].http, c.intervalS));
+        creds[`ours-${id(c, r)}-cfg`] = { token: TOKEN };
+      }
     }
     flow.push(...theirFlow('theirs-blip', panels['theirs-blip'].http, 1));
     flow.push(...ourFlow('ours-blip', panels['ours-blip'].http, 1));
@@ -189,16 +238,26 @@ async function run(args: Args): Promise<BenchResult> {
         );
       }
     }
-    for (const mode of modes) {
-      const poller = new AxiosPlainPoller(panels[`axios-${mode}`].http, TOKEN);
-      axiosPollers.push(poller);
-      timers.push(setInterval(() => void poller.settle().then((r) => axiosResults[mode].push(r)), K));
+    const raceTimers: NodeJS.Timeout[] = [];
+    for (const c of cases.filter((x) => x.axios)) {
+      for (let r = 0; r < replicas; r++) {
+        const key = `axios-${id(c, r)}`;
+        const poller = new AxiosPlainPoller(panels[key].http, TOKEN);
+        axiosPollers.push(poller);
+        axiosResults[key] = [];
+        const t = setInterval(
+          () => void poller.settle().then((res) => axiosResults[key].push(res)),
+          c.intervalS * 1000,
+        );
+        timers.push(t);
+        if (c.intervalS < 1) raceTimers.push(t);
+      }
     }
     // Let everything connect, then count from a clean slate.
     await sleep(3000);
     for (const k of Object.keys(theirs)) theirs[k] = [];
     for (const k of Object.keys(mine)) mine[k] = [];
-    for (const m of modes) axiosResults[m] = [];
+    for (const k of Object.keys(axiosResults)) axiosResults[k] = [];
     for (const p of Object.values(panels)) await host.resetStats(p.index);
 
     // 502 blips on the blip panels, while the race runs.
@@ -219,12 +278,23 @@ async function run(args: Args): Promise<BenchResult> {
         );
       }
     })();
-    await sleep(raceS * 1000);
+    // The race cases stop counting after raceS; the real-settings cases run for realS.
+    await sleep(Math.min(raceS, realS) * 1000);
+    const cut = Date.now();
+    for (const t of raceTimers) clearInterval(t); // the race cases' axios pollers stop with the race window
+    await sleep(Math.max(0, realS - raceS) * 1000);
     await blipRun;
     for (const t of timers) clearInterval(t);
     await sleep(1500);
+    for (const c of cases.filter((x) => x.intervalS < 1)) {
+      for (let r = 0; r < replicas; r++) {
+        theirs[`theirs-${id(c, r)}`] = theirs[`theirs-${id(c, r)}`].filter((x) => x.at <= cut + 1000);
+        mine[`ours-${id(c, r)}`] = mine[`ours-${id(c, r)}`].filter((x) => x.at <= cut);
+      }
+    }
     for (const [k, p] of Object.entries(panels)) stats[k] = await host.stats(p.index);
-    for (const mode of modes) staleRetries[mode] = staleSocketRetries(`ours-${mode}-cfg`);
+    for (const c of cases)
+      for (let r = 0; r < replicas; r++) staleRetries[id(c, r)] = staleSocketRetries(`ours-${id(c, r)}-cfg`);
   } finally {
     for (const t of timers) clearInterval(t);
     for (const p of axiosPollers) p.close();
@@ -235,48 +305,60 @@ async function run(args: Args): Promise<BenchResult> {
 
   const figures: Figure[] = [];
   const notes: string[] = [];
-  const rate = (failed: number, total: number) => (total ? failed / total : null);
-  for (const mode of modes) {
-    const tp = theirPolls(theirs[`theirs-${mode}`]);
-    const tFailed = tp.filter((p) => !p.ok).length;
-    const om = mine[`ours-${mode}`];
-    const oFailed = om.filter((m) => m.stale).length;
-    const tRate = rate(tFailed, tp.length);
-    const oRate = rate(oFailed, om.length);
-    const label =
-      mode === 'close'
-        ? 'panel closes idle sockets (FIN) at K'
-        : 'panel forgets idle sockets silently at K (SPAN #156)';
-    figures.push({
-      metric: `keep-alive race, ${label}: failed polls`,
-      value: round(oRate === null ? null : 100 * oRate, 1),
-      unit: '%',
-      baseline: round(tRate === null ? null : 100 * tRate, 1),
-      baselineLabel: 'core inject → http request → function',
-      ratio: round(ratio(oRate, tRate), 3),
-      goal: '0 failed polls',
-      met: oFailed === 0,
-      note:
-        `ours ${oFailed} of ${om.length} polls, ${staleRetries[mode] ?? '–'} immediate stale-socket retries (the panel ` +
-        `dropped ${stats[`ours-${mode}`]?.dropped ?? '–'} requests on forgotten sockets); theirs ${tFailed} of ${tp.length} ` +
-        `(dropped ${stats[`theirs-${mode}`]?.dropped ?? '–'})`,
+  const pct = (failed: number, total: number) => (total ? (100 * failed) / total : null);
+  for (const c of cases) {
+    const per = Array.from({ length: replicas }, (_, r) => {
+      const tp = theirPolls(theirs[`theirs-${id(c, r)}`]);
+      const om = mine[`ours-${id(c, r)}`];
+      return {
+        tFailed: tp.filter((p) => !p.ok).length,
+        tTotal: tp.length,
+        oFailed: om.filter((m) => m.stale).length,
+        oTotal: om.length,
+        retries: staleRetries[id(c, r)],
+        oDropped: stats[`ours-${id(c, r)}`]?.dropped,
+        tDropped: stats[`theirs-${id(c, r)}`]?.dropped,
+      };
     });
-    const ax = axiosResults[mode];
-    const axPollFailed = ax.filter((r) => r.some((x) => !x.ok)).length;
-    const axReq = ax.flat();
-    const axReqFailed = axReq.filter((x) => !x.ok).length;
-    const codes = new Map<string, number>();
-    for (const x of axReq) if (!x.ok) codes.set(x.code ?? '?', (codes.get(x.code ?? '?') ?? 0) + 1);
+    const ours = per.map((x) => pct(x.oFailed, x.oTotal) ?? NaN);
+    const them = per.map((x) => pct(x.tFailed, x.tTotal) ?? NaN);
+    const worst = Math.max(...ours);
+    const theirMedian = median(them.filter(Number.isFinite));
+    const sum = (k: keyof (typeof per)[number]) => per.reduce((a, x) => a + (Number(x[k]) || 0), 0);
+    const r = shownRatio(worst, theirMedian, 1, '%');
     figures.push({
-      metric: `keep-alive race, ${label}: plain keep-alive axios without mitigation, failed requests`,
-      value: round(100 * (rate(axReqFailed, axReq.length) ?? 0), 1),
+      metric: `${c.label}: failed polls`,
+      value: round(worst, 1),
       unit: '%',
-      baseline: 40,
-      baselineLabel: 'resilience.md §1.4 (K=150 ms + 5 ms proxy delay)',
-      ratio: round(ratio(rate(axReqFailed, axReq.length), 0.4), 2),
+      runs: ours.map((v) => round(v, 1) ?? v),
+      of: 'worst',
+      baseline: round(theirMedian, 1),
+      baselineRuns: them,
+      baselineLabel: `core inject → http request → function, median of ${replicas}, spread ${fmt(Math.min(...them), 1)}–${fmt(Math.max(...them), 1)} %`,
+      ratio: r.ratio,
+      ...(c.goal ? { goal: '0 failed polls', met: per.every((x) => x.oFailed === 0) } : {}),
       note:
-        `${axReqFailed} of ${axReq.length} requests; ${axPollFailed} of ${ax.length} polls of 4 requests ` +
-        `(${fmt(100 * (rate(axPollFailed, ax.length) ?? 0), 1)} %); errors: ${[...codes].map(([c, n]) => `${c} ×${n}`).join(', ') || 'none'}`,
+        `ours ${sum('oFailed')} of ${sum('oTotal')} polls over ${replicas} replicas, ${sum('retries')} immediate stale-socket ` +
+        `retries, ${sum('oDropped')} requests dropped on forgotten sockets; theirs ${sum('tFailed')} of ${sum('tTotal')} ` +
+        `(dropped ${sum('tDropped')})${r.tinyNote ? `; ${r.tinyNote}` : ''}`,
+    });
+    if (!c.axios) continue;
+    const ax = Array.from({ length: replicas }, (_, i) => axiosResults[`axios-${id(c, i)}`] ?? []);
+    const axReqPct = ax.map(
+      (polls) => pct(polls.flat().filter((x) => !x.ok).length, polls.flat().length) ?? NaN,
+    );
+    const codes = new Map<string, number>();
+    for (const x of ax.flat(2)) if (!x.ok) codes.set(x.code ?? '?', (codes.get(x.code ?? '?') ?? 0) + 1);
+    figures.push({
+      metric: `${c.label}: plain keep-alive axios without mitigation, failed requests`,
+      value: round(median(axReqPct.filter(Number.isFinite)), 1),
+      unit: '%',
+      runs: axReqPct.map((v) => round(v, 1) ?? v),
+      of: 'median',
+      note:
+        `${ax.flat(2).filter((x) => !x.ok).length} of ${ax.flat(2).length} requests over ${replicas} replicas; ` +
+        `errors: ${[...codes].map(([k, n]) => `${k} ×${n}`).join(', ') || 'none'}; a client outside Node-RED ` +
+        '(new http.Agent({ keepAlive: true }): no idle timeout, so it ignores the Keep-Alive hint), no baseline',
     });
   }
 
@@ -298,22 +380,26 @@ async function run(args: Args): Promise<BenchResult> {
   const oRec = recovery('ours-blip');
   const tbFailed = tb.filter((p) => !p.ok).length;
   const obFailed = ob.filter((m) => m.stale).length;
+  const blipRatio = shownRatio(obFailed, tbFailed, 1, 'polls');
   figures.push({
     metric: `${blips} single 502s at a 1 s interval: failed polls`,
     value: obFailed,
     unit: 'polls',
     baseline: tbFailed,
     baselineLabel: 'core inject → http request → function',
-    ratio: round(ratio(obFailed, tbFailed), 2),
+    ratio: blipRatio.ratio,
     goal: '0',
     met: obFailed === 0,
-    note: `ours ${obFailed} of ${ob.length}, theirs ${tbFailed} of ${tb.length} polls`,
+    note: `ours ${obFailed} of ${ob.length}, theirs ${tbFailed} of ${tb.length} polls${blipRatio.tinyNote ? `; ${blipRatio.tinyNote}` : ''}`,
   });
   figures.push({
     metric: `${blips} single 502s at a 1 s interval: healthy → next complete data, median`,
     value: round(median(oRec), 2),
     unit: 's',
+    runs: oRec.map((v) => round(v, 2) ?? v),
+    of: 'median',
     baseline: round(median(tRec), 2),
+    baselineRuns: tRec,
     baselineLabel: 'core inject → http request → function',
     ratio: round(ratio(median(oRec), median(tRec)), 2),
     note: `ours ${oRec.map((v) => fmt(v, 2)).join(', ')} s (in-cycle retry after 250–1000 ms); theirs ${tRec.map((v) => fmt(v, 2)).join(', ')} s (next inject)`,
@@ -323,23 +409,27 @@ async function run(args: Args): Promise<BenchResult> {
     if (f.met === false) notes.push(`Goal missed: ${f.metric}: ${f.value} ${f.unit}.`);
   }
   notes.push(
-    `Scaled race: K = P = ${K} ms without the Keep-Alive hint (a real panel: K = 5 s, hint timeout=5; the hint cannot express ` +
-      'sub-second K). Our nodes run with their defaults (the 3 s idle-socket timeout is not scaled), so in this set-up they ' +
-      'reuse sockets the panel has already dropped, and the one immediate retry on a stale socket is what saves the poll; ' +
-      'with the real K = 5 s they would not reuse such sockets in the first place.',
+    `Worst case: K = P = ${K} ms without the Keep-Alive hint. Our nodes run with their defaults (the 3 s idle-socket ` +
+      'timeout is not scaled), so there they reuse sockets the panel has already dropped, and the one immediate retry on ' +
+      'a stale socket is what saves the poll. At the settings of a real panel (K = 5 s, hint timeout=5) they drop idle ' +
+      'sockets after 3 s and should not reuse a dropped one in the first place; the real-settings rows measure that. ' +
+      "There the core flow is safe too: Node's http.globalAgent honours the panel's Keep-Alive: timeout=5 hint and drops " +
+      'idle sockets after 4 s; a client that ignores the hint (the plain axios rows) is not.',
   );
   notes.push(
     'Theirs: the http request node\'s defaults ("Enable connection keep-alive" off), which on Node.js ≥ 19 still means ' +
-      'keep-alive through http.globalAgent (5 s free-socket timeout); inject repeats every P start-to-start, ours schedules ' +
-      'the next cycle P after the previous one ends.',
+      'keep-alive through http.globalAgent (5 s free-socket timeout, shortened by a Keep-Alive hint); inject repeats every ' +
+      'P start-to-start, ours schedules the next cycle P after the previous one ends.',
   );
   return {
     name: 'peer',
     title: '6. Against a core Node-RED flow, and plain axios',
     setup:
-      `Real Node-RED ${nodeRedVersion} runtime via node-red-node-test-helper, ours and theirs in one ` +
-      `flow, ${raceS} s of polling at P = ${K} ms against panels with keep-alive K = ${K} ms in each mode, and ${blips} single ` +
-      `502s ${blipEveryS} s apart at a 1 s interval against default panels, all concurrently; one sim-host process.`,
+      `Real Node-RED ${nodeRedVersion} runtime via node-red-node-test-helper, ours and theirs in one flow, each case in ` +
+      `${replicas} independent replicas (own panels, own flows), all concurrently in one sim-host process: ${raceS} s of ` +
+      `polling at P = K = ${K} ms (no hint) in each close mode; ${realS} s at a real panel's settings (K = 5 s with its ` +
+      `Keep-Alive hint) with polls every 5 s and 15 s in each mode (a plain keep-alive axios client beside every case); ${blips} single 502s ${blipEveryS} s apart at a 1 s ` +
+      'interval against a default panel. Failed polls: ours the worst replica (goal: 0 in every one), theirs the median.',
     figures,
     notes,
     raw: { stats, blipLog },

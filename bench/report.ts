@@ -3,6 +3,7 @@
  * with each figure, its baseline from the same run, the ratio, the goal and notes on every goal missed.
  */
 import type { ChildOutcome } from './child';
+import type { LoadSummary } from './load';
 import { fmt, type BenchResult, type Figure } from './util';
 
 export interface MachineInfo {
@@ -16,6 +17,8 @@ export interface MachineInfo {
   packageVersion: string;
   versions: Record<string, string>;
   commit: string | null;
+  /** `git status --porcelain` was non-empty when the run started. */
+  dirty: boolean;
 }
 
 export interface RunSummary {
@@ -24,6 +27,9 @@ export interface RunSummary {
   command: string;
   quick: boolean;
   machine: MachineInfo;
+  load: LoadSummary;
+  /** Runs per benchmark (each figure the median of them), by benchmark name. */
+  repeats: Record<string, number>;
   outcomes: { name: string; outcome: ChildOutcome }[];
   v2: string;
 }
@@ -38,15 +44,23 @@ function value(f: Figure, v: number | null | undefined): string {
 }
 
 function met(f: Figure): string {
-  if (f.met === true) return 'yes';
-  if (f.met === false) return '**no**';
+  const runs = f.metRuns ? ` (${f.metRuns})` : '';
+  if (f.met === true) return `yes${runs}`;
+  if (f.met === false) return `**no**${runs}`;
   return f.goal ? 'n/a' : '';
+}
+
+function spread(f: Figure): string {
+  if (!f.runs || f.runs.length < 2) return '–';
+  const lo = Math.min(...f.runs);
+  const hi = Math.max(...f.runs);
+  return `${f.of ?? 'median'} of ${f.runs.length}: ${fmt(lo, 2)}–${fmt(hi, 2)}`;
 }
 
 function figureTable(figures: Figure[]): string {
   const rows = [
-    '| Figure | Ours | Baseline (same run) | Ratio | Goal | Met | Note |',
-    '|---|---:|---|---:|---|:-:|---|',
+    '| Figure | Ours | Spread | Baseline (same run) | Ratio | Goal | Met | Note |',
+    '|---|---:|---|---|---:|---|:-:|---|',
   ];
   for (const f of figures) {
     const base =
@@ -54,7 +68,7 @@ function figureTable(figures: Figure[]): string {
         ? '–'
         : `${value(f, f.baseline)}${f.baselineLabel ? ` (${f.baselineLabel})` : ''}`;
     rows.push(
-      `| ${cell(f.metric)} | ${cell(value(f, f.value))} | ${cell(base)} | ${cell(f.ratio === null || f.ratio === undefined ? null : `${fmt(f.ratio, 2)}×`)} | ${cell(f.goal)} | ${met(f)} | ${cell(f.note)} |`,
+      `| ${cell(f.metric)} | ${cell(value(f, f.value))} | ${cell(spread(f))} | ${cell(base)} | ${cell(f.ratio === null || f.ratio === undefined ? null : `${fmt(f.ratio, 2)}×`)} | ${cell(f.goal)} | ${met(f)} | ${cell(f.note)} |`,
     );
   }
   return rows.join('\n');
@@ -77,9 +91,20 @@ export function renderResults(run: RunSummary): string {
   out.push(`| CPU | ${cell(m.cpuModel)}, ${m.cores} logical cores |`);
   out.push(`| Memory | ${fmt(m.memoryGB, 1)} GB |`);
   out.push(`| Load average at start (1/5/15 min) | ${m.loadAverage.map((l) => fmt(l, 2)).join(' / ')} |`);
+  const l = run.load;
+  out.push(
+    `| Load before the run | CPU busy ${fmt(l.before.busyPct, 0)} % of ${m.cores} cores; ${l.before.otherNode} other Node.js processes |`,
+  );
+  out.push(
+    `| Load during the run (${l.samples} samples) | load average (1 min) mean ${fmt(l.load1.mean, 2)}, max ${fmt(l.load1.max, 2)}; ` +
+      `CPU busy mean ${fmt(l.busyPct.mean, 0)} %, max ${fmt(l.busyPct.max, 0)} % (this run included); other Node.js ` +
+      `processes mean ${fmt(l.otherNode.mean, 1)}, max ${l.otherNode.max} |`,
+  );
   out.push(`| OS | ${cell(m.os)} |`);
   out.push(`| Node.js | ${m.node} |`);
-  out.push(`| Package | ${m.packageName} ${m.packageVersion}${m.commit ? ` (commit ${m.commit})` : ''} |`);
+  out.push(
+    `| Package | ${m.packageName} ${m.packageVersion}, commit ${m.commit ?? 'unknown'}${m.dirty ? ' **+ uncommitted changes (dirty tree)**' : ' (clean tree)'} |`,
+  );
   out.push(
     `| Libraries | ${Object.entries(m.versions)
       .map(([k, v]) => `${k} ${v}`)
@@ -87,10 +112,20 @@ export function renderResults(run: RunSummary): string {
   );
   out.push(`| v2 (MQTT) | ${cell(run.v2)} |`);
   out.push('');
+  const busy = l.otherNode.max > 0 || l.before.busyPct > 25;
   out.push(
-    `> The machine has ${m.cores} cores shared with other work (colleagues' builds and tests ran at the same time), and the ` +
-      'simulated panels run on the same cores as the client. Figures are indicative: compare the ratios within one run ' +
-      'rather than absolute numbers across runs.',
+    `> The simulated panels run on the same ${m.cores} cores as the client. ` +
+      (busy
+        ? `Other work shared the machine (up to ${l.otherNode.max} other Node.js processes; CPU busy ${fmt(l.before.busyPct, 0)} % ` +
+          'before the run): absolute figures are indicative, compare the ratios within one run.'
+        : 'No other Node.js process was seen and the machine was idle before the run.'),
+  );
+  const reps = Object.entries(run.repeats).map(([k, v]) => `${k} ×${v}`);
+  out.push('');
+  out.push(
+    `Runs per benchmark: ${reps.join(', ')}. A benchmark run several times reports the median of its runs with the ` +
+      'spread (min–max); recovery and peer run their replicas in parallel inside one run and say which (median or worst) ' +
+      'they report; the soak is one long run whose figures are trends over time.',
   );
   out.push('');
 
@@ -142,8 +177,9 @@ export function renderResults(run: RunSummary): string {
   out.push('');
   out.push('```sh');
   out.push(
-    'npm run build && npm run bench                   # everything, < 15 min, rewrites bench/RESULTS.md',
+    'npm run build && npm run bench                   # everything, < 20 min, rewrites bench/RESULTS.md',
   );
+  out.push('npm run bench -- --soak-min 30                   # the same with a 30-minute soak');
   out.push(
     'node dist/bench/run.js --only overhead,fanout    # some benchmarks; prints figures, writes bench/out/',
   );
@@ -159,12 +195,13 @@ export function renderResults(run: RunSummary): string {
 export function renderConsole(r: BenchResult): string {
   const lines = [`== ${r.title}`];
   for (const f of r.figures) {
+    const sp = spread(f);
     const base = f.baseline === undefined || f.baseline === null ? '' : ` | base ${value(f, f.baseline)}`;
     const rt = f.ratio === null || f.ratio === undefined ? '' : ` | ${fmt(f.ratio, 2)}×`;
     const goal = f.goal
       ? ` | goal ${f.goal}: ${f.met === true ? 'met' : f.met === false ? 'MISSED' : 'n/a'}`
       : '';
-    lines.push(`  ${f.metric}: ${value(f, f.value)}${base}${rt}${goal}`);
+    lines.push(`  ${f.metric}: ${value(f, f.value)}${sp === '–' ? '' : ` (${sp})`}${base}${rt}${goal}`);
   }
   for (const n of r.notes) lines.push(`  - ${n}`);
   return lines.join('\n');

@@ -2,77 +2,131 @@
 /**
  * Runs the benchmarks and writes bench/RESULTS.md (npm run bench → node dist/bench/run.js).
  *
- *   node dist/bench/run.js                        everything (< 15 min); rewrites bench/RESULTS.md
+ *   node dist/bench/run.js                        everything (< 20 min); rewrites bench/RESULTS.md
+ *   node dist/bench/run.js --soak-min 30          the same with a 30-minute soak (the run takes that much longer)
  *   node dist/bench/run.js --only scale,peer      some of them; prints figures, writes bench/out/*.json only
- *   node dist/bench/run.js --quick                shortened durations (smoke test); writes bench/out/ only
+ *   node dist/bench/run.js --quick                shortened durations, one run each (smoke test); bench/out/ only
  *   node dist/bench/run.js --write                also write RESULTS.md for --only / --quick runs
+ *   --allow-dirty                                 write bench/RESULTS.md even with uncommitted changes
  *
- * Run from the repository root. The CPU-sensitive benchmarks (overhead, fan-out, scale) run one after the
- * other; then the soak runs alongside recovery → peer → redeploy, which measure seconds, not CPU.
- * Every benchmark is its own child process and must exit by itself.
+ * Run from the repository root, from a clean tree at the commit the results describe. The CPU-sensitive
+ * benchmarks (overhead, fan-out, scale, push) run one after the other; then the soak runs alongside
+ * recovery → peer → redeploy, which measure seconds, not CPU. Every benchmark is its own child process and
+ * must exit by itself; most run 5 times (each figure the median of the runs, with the spread).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { aggregateRuns } from './aggregate';
 import { runChild, type ChildOutcome } from './child';
+import { LoadMonitor } from './load';
 import { renderConsole, renderResults, type MachineInfo } from './report';
+import type { BenchResult } from './util';
 import { v2Available } from './v2-support';
 
-const ALL = ['overhead', 'fanout', 'scale', 'recovery', 'soak', 'redeploy', 'peer'] as const;
+const ALL = ['overhead', 'fanout', 'scale', 'push', 'recovery', 'soak', 'redeploy', 'peer'] as const;
 type Name = (typeof ALL)[number];
 
-/** Upper bounds per benchmark (a child past its budget is killed and reported). */
+/**
+ * Separate runs per benchmark in the default run. Scale and push measure 5 windows per level in one process
+ * (starting 100 TLS panels five times would not fit the budget); recovery and peer run 5 replicas in parallel
+ * in one run; the soak is one long run.
+ */
+const REPEATS: Record<Name, number> = {
+  overhead: 5,
+  fanout: 5,
+  scale: 1,
+  push: 1,
+  recovery: 1,
+  soak: 1,
+  redeploy: 5,
+  peer: 1,
+};
+
+/** Arguments of each run in the default (full) run: windows shrunk so that 5 runs fit the ~20-minute budget. */
+const FULL_ARGS: Record<Name, Record<string, unknown>> = {
+  overhead: { rounds: 1, cycles: 100, warmup: 20 },
+  fanout: { windowS: 4 },
+  scale: { levels: [1, 10, 50, 100], windows: 5, windowS: 3, warmupS: 2 },
+  push: { levels: [1, 10, 100], windows: 5, windowS: 3, warmupS: 2 },
+  recovery: { replicas: 5 },
+  soak: {},
+  redeploy: { redeploys: 200, warmup: 10 },
+  peer: { replicas: 5 },
+};
+
+/** Upper bound of ONE run of each benchmark (a child past its budget is killed and reported). */
 const BUDGET_S: Record<Name, number> = {
-  overhead: 150,
-  fanout: 120,
-  scale: 330,
+  overhead: 60,
+  fanout: 60,
+  scale: 360,
+  push: 240,
   recovery: 200,
   soak: 420,
-  redeploy: 150,
-  peer: 150,
+  redeploy: 60,
+  peer: 260,
 };
 
 const QUICK_ARGS: Record<Name, Record<string, unknown>> = {
   overhead: { rounds: 1, cycles: 40, warmup: 10 },
   fanout: { windowS: 3 },
-  scale: { levels: [1, 10], floorLevels: [10], windowS: 3, warmupS: 1, hosts: 1 },
-  recovery: { intervals: [1], refusalS: 10, hangS: 5, replicas: 1 },
+  scale: { levels: [1, 10], floorLevels: [10], windows: 2, windowS: 2, warmupS: 1, hosts: 1 },
+  push: { levels: [1, 10], windows: 2, windowS: 2, warmupS: 1 },
+  recovery: { intervals: [1], refusalS: 10, hangS: 5, replicas: 2 },
   soak: { durationS: 40, faultEveryS: 10, warmupS: 3, warmupFaults: false },
   redeploy: { redeploys: 20, warmup: 3 },
-  peer: { raceS: 10, blips: 2 },
+  peer: { raceS: 10, blips: 2, replicas: 2, realS: 20 },
 };
 
-/** Whole run, hard limit: later benchmarks are skipped rather than overrun it. */
-const RUN_LIMIT_S = 14.5 * 60;
+/** Whole run, hard limit: later benchmarks are skipped rather than overrun it (the soak adds its own length). */
+const RUN_LIMIT_S = 20 * 60;
 
 interface Options {
   only: Name[];
   quick: boolean;
   write: boolean;
+  allowDirty: boolean;
+  soakMin: number | null;
 }
 
 function parseArgs(argv: string[]): Options {
   let only: Name[] = [...ALL];
   let quick = false;
   let write: boolean | null = null;
+  let allowDirty = false;
+  let soakMin: number | null = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') quick = true;
     else if (a === '--write') write = true;
-    else if (a === '--only') {
+    else if (a === '--allow-dirty') allowDirty = true;
+    else if (a === '--soak-min') {
+      soakMin = Number(argv[++i]);
+      if (!(soakMin > 0)) throw new Error('--soak-min needs a positive number of minutes');
+    } else if (a === '--only') {
       const list = (argv[++i] ?? '').split(',').filter(Boolean);
       for (const n of list)
         if (!(ALL as readonly string[]).includes(n))
           throw new Error(`unknown benchmark "${n}" (${ALL.join(', ')})`);
       only = list as Name[];
     } else if (a === '-h' || a === '--help') {
-      process.stdout.write(`Usage: node dist/bench/run.js [--only ${ALL.join(',')}] [--quick] [--write]\n`);
+      process.stdout.write(
+        `Usage: node dist/bench/run.js [--only ${ALL.join(',')}] [--quick] [--write] [--allow-dirty] [--soak-min N]\n`,
+      );
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }
   const full = only.length === ALL.length && !quick;
-  return { only, quick, write: write ?? full };
+  return { only, quick, write: write ?? full, allowDirty, soakMin };
+}
+
+function git(root: string, args: string[]): string | null {
+  try {
+    return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return null;
+  }
 }
 
 function versionOf(root: string, pkg: string): string {
@@ -92,16 +146,9 @@ function machine(root: string): MachineInfo {
     name: string;
     version: string;
   };
-  let commit: string | null = null;
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-      cwd: root,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-  } catch {
-    commit = null;
-  }
+  const commit = git(root, ['rev-parse', '--short', 'HEAD'])?.trim() || null;
+  // bench/out/ is git-ignored, so the run's own output never makes the tree dirty.
+  const dirty = (git(root, ['status', '--porcelain']) ?? '').trim() !== '';
   const cpus = os.cpus();
   return {
     cpuModel: cpus[0]?.model.trim() ?? 'unknown',
@@ -119,6 +166,7 @@ function machine(root: string): MachineInfo {
       ]),
     ),
     commit,
+    dirty,
   };
 }
 
@@ -135,6 +183,13 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const t0 = Date.now();
   const info = machine(root);
+  if (opts.write && info.dirty && !opts.allowDirty) {
+    throw new Error(
+      'the working tree has uncommitted changes: bench/RESULTS.md must describe a commit. Commit (or stash) first, ' +
+        'or pass --allow-dirty (the header then says "dirty").',
+    );
+  }
+  const load = await LoadMonitor.start();
   const v2 = v2Available();
   process.stdout.write(
     `SPAN panel benchmarks: ${info.cpuModel}, ${info.cores} cores, ${info.memoryGB.toFixed(1)} GB, Node ${info.node}` +
@@ -142,21 +197,42 @@ async function main(): Promise<void> {
   );
 
   const outcomes = new Map<Name, ChildOutcome>();
+  const repeats: Record<string, number> = {};
+  const soakS = opts.soakMin === null ? null : opts.soakMin * 60;
+  const argsOf = (name: Name): Record<string, unknown> => {
+    const base = opts.quick ? QUICK_ARGS[name] : FULL_ARGS[name];
+    return name === 'soak' && soakS !== null ? { ...base, durationS: soakS } : base;
+  };
+  const budgetOf = (name: Name): number => BUDGET_S[name] + (name === 'soak' && soakS !== null ? soakS : 0);
+  const limitS = RUN_LIMIT_S + (soakS ?? 0);
   const runOne = async (name: Name): Promise<void> => {
-    const left = RUN_LIMIT_S - (Date.now() - t0) / 1000;
+    const left = limitS - (Date.now() - t0) / 1000;
     if (left < 20) {
       outcomes.set(name, {
         result: null,
-        error: 'skipped: the run reached its 15-minute limit',
+        error: `skipped: the run reached its ${Math.round(limitS / 60)}-minute limit`,
         exitedCleanly: true,
         seconds: 0,
       });
       process.stdout.write(`-- ${name}: skipped (time limit)\n`);
       return;
     }
-    process.stdout.write(`>> ${name} …\n`);
-    const args = opts.quick ? QUICK_ARGS[name] : {};
-    const o = await runChild(name, args, Math.min(BUDGET_S[name], left) * 1000);
+    const n = opts.quick ? 1 : REPEATS[name];
+    const runs: ChildOutcome[] = [];
+    for (let i = 0; i < n; i++) {
+      const leftNow = limitS - (Date.now() - t0) / 1000;
+      if (i > 0 && leftNow < budgetOf(name)) break; // fewer runs rather than overrunning the limit
+      process.stdout.write(`>> ${name}${n > 1 ? ` run ${i + 1}/${n}` : ''} …\n`);
+      runs.push(await runChild(name, argsOf(name), Math.min(budgetOf(name), leftNow) * 1000));
+    }
+    const results = runs.map((r) => r.result).filter((r): r is BenchResult => r !== null);
+    repeats[name] = results.length;
+    const o: ChildOutcome = {
+      result: results.length ? aggregateRuns(results) : null,
+      error: runs.map((r) => r.error).find((e) => e) ?? null,
+      exitedCleanly: runs.every((r) => r.exitedCleanly),
+      seconds: runs.reduce((a, r) => a + r.seconds, 0),
+    };
     outcomes.set(name, o);
     if (o.result) {
       fs.writeFileSync(path.join(outDir, `${name}.json`), JSON.stringify(o.result, null, 2));
@@ -168,7 +244,7 @@ async function main(): Promise<void> {
   };
 
   const want = (n: Name) => opts.only.includes(n);
-  for (const n of ['overhead', 'fanout', 'scale'] as const) if (want(n)) await runOne(n);
+  for (const n of ['overhead', 'fanout', 'scale', 'push'] as const) if (want(n)) await runOne(n);
   await Promise.all([
     want('soak') ? runOne('soak') : Promise.resolve(),
     (async () => {
@@ -181,9 +257,12 @@ async function main(): Promise<void> {
   const markdown = renderResults({
     startedAt,
     seconds,
-    command: opts.quick ? 'node dist/bench/run.js --quick' : 'npm run bench',
+    command:
+      process.argv.length > 2 ? `node dist/bench/run.js ${process.argv.slice(2).join(' ')}` : 'npm run bench',
     quick: opts.quick,
     machine: info,
+    load: load.stop(),
+    repeats,
     outcomes: ordered,
     v2: v2 === true ? 'measured' : `not measured: ${v2}`,
   });

@@ -25,10 +25,21 @@ export interface WorkerArgs {
   intervalS: number;
   warmupS: number;
   windowS: number;
+  /** Measurement windows per level, back to back (default 1): each gives one LevelResult. */
+  windows?: number;
+  /** Also count MQTT messages received (v2), through a hook on MqttClient.prototype.emit. */
+  countMqtt?: boolean;
 }
 
 export interface LevelResult {
   panels: number;
+  /** 0-based window index at this level. */
+  window: number;
+  /** MQTT messages received by all clients in the window (when counted). */
+  mqttMessages: number | null;
+  /** Data events (fresh + stale) delivered in the window. */
+  dataEvents: number;
+  cpuMs: number;
   cpuSharePct: number;
   eldP50: number;
   eldP99: number;
@@ -67,9 +78,11 @@ async function measureWindow(
   counters: { fresh: number; stale: number },
   base: { rssMB: number; heapUsedMB: number },
   eld: LoopDelay,
+  window: number,
 ): Promise<LevelResult> {
   const fresh0 = counters.fresh;
   const stale0 = counters.stale;
+  const mqtt0 = mqttCount.n;
   const cpu0 = cpuMs();
   const t0 = Date.now();
   eld.reset();
@@ -78,9 +91,15 @@ async function measureWindow(
   const cpu = cpuMs() - cpu0;
   const loop = eld.read();
   const messages = counters.fresh - fresh0;
+  const mqttMessages = args.countMqtt ? mqttCount.n - mqtt0 : null;
+  const dataEvents = messages + counters.stale - stale0;
   const mem = await memoryAfterGc();
   return {
     panels: n,
+    window,
+    mqttMessages,
+    dataEvents,
+    cpuMs: cpu,
     cpuSharePct: (100 * cpu) / wall,
     eldP50: loop.p50,
     eldP99: loop.p99,
@@ -91,6 +110,21 @@ async function measureWindow(
     rssGrowthMB: mem.rssMB - base.rssMB,
     heapUsedMB: mem.heapUsedMB,
     heapGrowthMB: mem.heapUsedMB - base.heapUsedMB,
+  };
+}
+
+/** MQTT messages received in this process (all clients), when the hook is installed. */
+const mqttCount = { n: 0 };
+
+/** Counts 'message' events of every MQTT.js client (ours and the bare floor alike): one branch per emit. */
+function countMqttMessages(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { MqttClient } = require('mqtt') as typeof import('mqtt');
+  const proto = MqttClient.prototype as unknown as { emit: (event: string, ...a: unknown[]) => boolean };
+  const emit = proto.emit;
+  proto.emit = function (this: unknown, event: string, ...a: unknown[]) {
+    if (event === 'message') mqttCount.n++;
+    return emit.call(this, event, ...a);
   };
 }
 
@@ -181,6 +215,7 @@ function startOurs(args: WorkerArgs, p: WorkerPanel, counters: { fresh: number; 
 
 export async function runWorker(args: WorkerArgs): Promise<WorkerResult> {
   const counters = { fresh: 0, stale: 0 };
+  if (args.countMqtt) countMqttMessages();
   const eld = new LoopDelay(5);
   await sleep(500);
   const mem0 = await memoryAfterGc();
@@ -208,7 +243,8 @@ export async function runWorker(args: WorkerArgs): Promise<WorkerResult> {
         () => undefined,
       );
       await sleep(args.warmupS * 1000);
-      levels.push(await measureWindow(args, clients.length, counters, base, eld));
+      for (let w = 0; w < (args.windows ?? 1); w++)
+        levels.push(await measureWindow(args, clients.length, counters, base, eld, w));
     }
   } finally {
     eld.stop();

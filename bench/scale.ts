@@ -10,7 +10,7 @@ import { benchMain } from './child';
 import type { LevelResult, WorkerArgs, WorkerPanel, WorkerResult } from './scale-worker';
 import { SimHost } from './sims';
 import { v2Available, V2_SIM_OPTIONS } from './v2-support';
-import { fmt, procCpuMs, ratio, round, TOKEN, type BenchResult, type Figure } from './util';
+import { fmt, median, procCpuMs, ratio, round, TOKEN, type BenchResult, type Figure } from './util';
 
 interface Args {
   levels?: number[];
@@ -19,13 +19,32 @@ interface Args {
   intervalS?: number;
   warmupS?: number;
   windowS?: number;
+  /** Measurement windows per level (each figure: the median of them, with the spread). */
+  windows?: number;
   v2?: boolean;
+}
+
+export type ApiArgs = Required<Omit<Args, 'v2'>> & { countMqtt?: boolean };
+
+/** One figure's value per window at a level: median, with every window's value kept as the spread. */
+export function perWindow(
+  list: LevelResult[],
+  pick: (l: LevelResult) => number | null,
+): { value: number | null; runs: number[] } {
+  const runs = list.map(pick).filter((v): v is number => v !== null && Number.isFinite(v));
+  return { value: median(runs), runs };
+}
+
+export function byLevel(r: WorkerResult | null): Map<number, LevelResult[]> {
+  const m = new Map<number, LevelResult[]>();
+  for (const l of r?.levels ?? []) m.set(l.panels, [...(m.get(l.panels) ?? []), l]);
+  return m;
 }
 
 const CPU_GOAL_PCT = 25;
 const RSS_GOAL_MB = 150;
 
-async function startPanels(
+export async function startPanels(
   api: 'v1' | 'v2',
   total: number,
   hostCount: number,
@@ -55,13 +74,22 @@ async function startPanels(
   }
 }
 
-async function runApi(api: 'v1' | 'v2', args: Required<Omit<Args, 'v2'>>, notes: string[]) {
+export async function runApi(api: 'v1' | 'v2', args: ApiArgs, notes: string[]) {
   const total = Math.max(...args.levels, ...args.floorLevels);
   const { hosts, panels } = await startPanels(api, total, args.hosts);
   const simCpu0 = hosts.map((h) => procCpuMs(h.child.pid) ?? 0);
   const t0 = Date.now();
-  const common = { api, panels, intervalS: args.intervalS, warmupS: args.warmupS, windowS: args.windowS };
-  const budget = (levels: number[]) => 60_000 + levels.length * (args.warmupS + args.windowS + 20) * 1000;
+  const common = {
+    api,
+    panels,
+    intervalS: args.intervalS,
+    warmupS: args.warmupS,
+    windowS: args.windowS,
+    windows: args.windows,
+    countMqtt: args.countMqtt,
+  };
+  const budget = (levels: number[]) =>
+    60_000 + levels.length * (args.warmupS + args.windows * (args.windowS + 2) + 20) * 1000;
   try {
     const floor = args.floorLevels.length
       ? await runChild(
@@ -101,60 +129,80 @@ function levelFigures(
   maxLevel: number,
 ): Figure[] {
   const figures: Figure[] = [];
-  const floorAt = (n: number): LevelResult | null => floor?.levels.find((l) => l.panels === n) ?? null;
-  for (const l of ours.levels) {
-    const f = floorAt(l.panels);
-    const isGoal = l.panels === maxLevel;
-    const fl = f ? (api === 'v1' ? 'bare node:http pollers' : 'bare MQTT.js subscribers') : undefined;
-    figures.push({
-      metric: `${api}, ${l.panels} panel${l.panels > 1 ? 's' : ''}: CPU share of one core`,
-      value: round(l.cpuSharePct, 2),
-      unit: '%',
-      baseline: f ? round(f.cpuSharePct, 2) : null,
-      baselineLabel: fl,
-      ratio: f ? round(ratio(l.cpuSharePct, f.cpuSharePct), 2) : null,
-      ...(isGoal ? { goal: `< ${CPU_GOAL_PCT} %`, met: l.cpuSharePct < CPU_GOAL_PCT } : {}),
-    });
-    figures.push({
-      metric: `${api}, ${l.panels} panel${l.panels > 1 ? 's' : ''}: resident memory (RSS after GC)`,
-      value: round(l.rssMB, 1),
-      unit: 'MB',
-      baseline: f ? round(f.rssMB, 1) : null,
-      baselineLabel: fl,
-      ratio: f ? round(ratio(l.rssMB, f.rssMB), 2) : null,
-      note: `growth over the process's own baseline ${fmt(l.rssGrowthMB, 1)} MB (heap ${fmt(l.heapGrowthMB, 1)} MB)`,
-      ...(isGoal ? { goal: `< ${RSS_GOAL_MB} MB`, met: l.rssMB < RSS_GOAL_MB } : {}),
-    });
-    figures.push({
-      metric: `${api}, ${l.panels} panel${l.panels > 1 ? 's' : ''}: event-loop delay p99`,
-      value: round(l.eldP99, 1),
-      unit: 'ms',
-      baseline: f ? round(f.eldP99, 1) : null,
-      baselineLabel: fl,
-      ratio: f ? round(ratio(l.eldP99, f.eldP99), 2) : null,
-      note: `p50 ${fmt(l.eldP50, 1)} ms, max ${fmt(l.eldMax, 1)} ms`,
-    });
-    figures.push({
-      metric: `${api}, ${l.panels} panel${l.panels > 1 ? 's' : ''}: data messages per second`,
-      value: round(l.messagesPerS, 1),
-      unit: 'msg/s',
-      baseline: f ? round(f.messagesPerS, 1) : null,
-      baselineLabel: fl,
-      ratio: f ? round(ratio(l.messagesPerS, f.messagesPerS), 2) : null,
-      note: l.failed ? `${l.failed} failed cycles in the window` : 'no failed cycle',
-    });
+  const floors = byLevel(floor);
+  for (const [n, list] of byLevel(ours)) {
+    const fl = floors.get(n) ?? null;
+    const isGoal = n === maxLevel;
+    const label = fl ? (api === 'v1' ? 'bare node:http pollers' : 'bare MQTT.js subscribers') : undefined;
+    const name = `${api}, ${n} panel${n > 1 ? 's' : ''}`;
+    const fig = (
+      metric: string,
+      unit: string,
+      pick: (l: LevelResult) => number,
+      digits: number,
+      extra: Partial<Figure> = {},
+    ): Figure => {
+      const o = perWindow(list, pick);
+      const b = fl ? perWindow(fl, pick) : null;
+      return {
+        metric: `${name}: ${metric}`,
+        value: round(o.value, digits),
+        unit,
+        runs: o.runs.map((v) => round(v, digits) ?? v),
+        of: 'median',
+        baseline: b ? round(b.value, digits) : null,
+        baselineLabel: label,
+        ratio: b ? round(ratio(o.value, b.value), 2) : null,
+        ...extra,
+      };
+    };
+    const cpu = perWindow(list, (l) => l.cpuSharePct).value ?? Infinity;
+    const rss = perWindow(list, (l) => l.rssMB).value ?? Infinity;
+    figures.push(
+      fig('CPU share of one core', '%', (l) => l.cpuSharePct, 2, {
+        ...(isGoal ? { goal: `< ${CPU_GOAL_PCT} %`, met: cpu < CPU_GOAL_PCT } : {}),
+      }),
+    );
+    figures.push(
+      fig('resident memory (RSS after GC)', 'MB', (l) => l.rssMB, 1, {
+        note: `growth over the process's own baseline ${fmt(perWindow(list, (l) => l.rssGrowthMB).value, 1)} MB (heap ${fmt(perWindow(list, (l) => l.heapGrowthMB).value, 1)} MB)`,
+        ...(isGoal ? { goal: `< ${RSS_GOAL_MB} MB`, met: rss < RSS_GOAL_MB } : {}),
+      }),
+    );
+    figures.push(
+      fig('event-loop delay p99', 'ms', (l) => l.eldP99, 1, {
+        note: `p50 ${fmt(perWindow(list, (l) => l.eldP50).value, 1)} ms, max ${fmt(Math.max(...list.map((l) => l.eldMax)), 1)} ms`,
+      }),
+    );
+    const failed = list.reduce((a, l) => a + l.failed, 0);
+    figures.push(
+      fig('data messages per second', 'msg/s', (l) => l.messagesPerS, 1, {
+        note: failed ? `${failed} failed cycles over the windows` : 'no failed cycle',
+      }),
+    );
   }
   return figures;
 }
 
+function missed(api: string, ours: WorkerResult, maxLevel: number, notes: string[]): void {
+  const top = byLevel(ours).get(maxLevel) ?? [];
+  const cpu = perWindow(top, (l) => l.cpuSharePct).value;
+  const rss = perWindow(top, (l) => l.rssMB).value;
+  if (cpu !== null && cpu >= CPU_GOAL_PCT)
+    notes.push(`Goal missed (${api}): ${fmt(cpu)} % of one core at ${maxLevel} panels.`);
+  if (rss !== null && rss >= RSS_GOAL_MB)
+    notes.push(`Goal missed (${api}): RSS ${fmt(rss, 0)} MB at ${maxLevel} panels.`);
+}
+
 async function run(args: Args): Promise<BenchResult> {
-  const a: Required<Omit<Args, 'v2'>> = {
+  const a: ApiArgs = {
     levels: args.levels ?? [1, 10, 50, 100],
     floorLevels: args.floorLevels ?? [100],
     hosts: args.hosts ?? 2,
     intervalS: args.intervalS ?? 1,
     warmupS: args.warmupS ?? 3,
     windowS: args.windowS ?? 10,
+    windows: args.windows ?? 1,
   };
   const maxLevel = Math.max(...a.levels);
   const notes: string[] = [];
@@ -169,11 +217,7 @@ async function run(args: Args): Promise<BenchResult> {
       `v1 baseline of the measured process before any panel: RSS ${fmt(v1.ours.baseline.rssMB, 1)} MB, ` +
         `heap ${fmt(v1.ours.baseline.heapUsedMB, 1)} MB (Node.js + our modules loaded).`,
     );
-    const top = v1.ours.levels.find((l) => l.panels === maxLevel);
-    if (top && top.cpuSharePct >= CPU_GOAL_PCT)
-      notes.push(`Goal missed (v1): ${fmt(top.cpuSharePct)} % of one core at ${maxLevel} panels.`);
-    if (top && top.rssMB >= RSS_GOAL_MB)
-      notes.push(`Goal missed (v1): RSS ${fmt(top.rssMB, 0)} MB at ${maxLevel} panels.`);
+    missed('v1', v1.ours, maxLevel, notes);
   }
 
   if (args.v2 !== false) {
@@ -183,11 +227,7 @@ async function run(args: Args): Promise<BenchResult> {
       raw.v2 = v2;
       if (v2.ours) {
         figures.push(...levelFigures('v2', v2.ours, v2.floor, maxLevel));
-        const top = v2.ours.levels.find((l) => l.panels === maxLevel);
-        if (top && top.cpuSharePct >= CPU_GOAL_PCT)
-          notes.push(`Goal missed (v2): ${fmt(top.cpuSharePct)} % of one core at ${maxLevel} panels.`);
-        if (top && top.rssMB >= RSS_GOAL_MB)
-          notes.push(`Goal missed (v2): RSS ${fmt(top.rssMB, 0)} MB at ${maxLevel} panels.`);
+        missed('v2', v2.ours, maxLevel, notes);
       }
     } else {
       notes.push(`v2 not measured: ${why}.`);
@@ -201,8 +241,8 @@ async function run(args: Args): Promise<BenchResult> {
     name: 'scale',
     title: '3. Scale: many panels in one process (1 s interval)',
     setup:
-      `${a.levels.join(', ')} panels added level by level to one worker process (client side only); ${a.warmupS} s warm-up and a ` +
-      `${a.windowS} s window per level; panels in ${a.hosts} sim-host processes. Floor: bare node:http keep-alive pollers ` +
+      `${a.levels.join(', ')} panels added level by level to one worker process (client side only); ${a.warmupS} s warm-up, then ` +
+      `${a.windows} back-to-back windows of ${a.windowS} s per level (each figure: the median of the windows, spread min–max); panels in ${a.hosts} sim-host processes. Floor: bare node:http keep-alive pollers ` +
       `(4 GETs + JSON.parse per panel per second) at ${a.floorLevels.join(', ')} panels in a separate, identical worker; v2 ` +
       'floor: one bare MQTT.js client per panel (TLS, subscribed to the Homie tree, messages ignored; its "messages per ' +
       'second" count seconds with traffic). v2 panels: flat data model, 1024-bit simulator keys.',

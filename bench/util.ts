@@ -17,9 +17,15 @@ export interface Figure {
   met?: boolean | null;
   baseline?: number | null;
   baselineLabel?: string;
-  /** value / baseline (null when not meaningful). */
+  /** value / baseline (null only when there is no baseline; a tiny baseline is flagged in the note). */
   ratio?: number | null;
   note?: string;
+  /** Every run's (or replica's) value, when `value` is their median or worst: shown as the spread. */
+  runs?: number[];
+  of?: 'median' | 'worst';
+  baselineRuns?: number[];
+  /** "k/n": how many of the runs met the goal. */
+  metRuns?: string;
 }
 
 export interface BenchResult {
@@ -39,6 +45,28 @@ export function ratio(value: number | null | undefined, baseline: number | null 
   if (value === null || value === undefined || baseline === null || baseline === undefined) return null;
   if (baseline === 0) return value === 0 ? 1 : null;
   return value / baseline;
+}
+
+/**
+ * A ratio that is always shown: with a baseline below `tiny` the ratio is still given, but the note says the
+ * denominator is too small for the ratio to mean much (instead of hiding it).
+ */
+export function shownRatio(
+  value: number | null | undefined,
+  baseline: number | null | undefined,
+  tiny: number,
+  unit: string,
+): { ratio: number | null; tinyNote: string | null } {
+  if (value === null || value === undefined || baseline === null || baseline === undefined)
+    return { ratio: null, tinyNote: null };
+  const r = baseline === 0 ? (value === 0 ? 1 : null) : value / baseline;
+  const small = Math.abs(baseline) < tiny;
+  return {
+    ratio: r === null ? null : round(r, 2),
+    tinyNote: small
+      ? `ratio against a tiny baseline (${baseline} ${unit} < ${tiny} ${unit}${r === null ? ': division by zero, no ratio' : ''}): not meaningful`
+      : null,
+  };
 }
 
 export function percentile(values: number[], p: number): number | null {

@@ -1,6 +1,8 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createPanelSupervisor, type ConnectionTuning } from '../../src/connection';
 import type { PanelConnectionConfig } from '../../src/connection/config';
 import { SimulatedPanel, type SimulatedPanelOptions } from '../../src/simulator';
+import { stripQuery } from '../../src/simulator/http/request-stats';
 import type { PanelSupervisor } from '../../src/supervisor/supervisor';
 import type { DataEvent, HealthEvent, HealthState } from '../../src/supervisor/types';
 import { CapturingLogger } from '../helpers/scripted-transport';
@@ -115,4 +117,37 @@ export function trackUnhandled(): { list: unknown[]; stop(): void } {
 /** Waits until no cycle is in flight, so request counters describe whole cycles only. */
 export async function betweenCycles(sup: PanelSupervisor): Promise<void> {
   while ((sup as unknown as { inFlight: unknown }).inFlight !== null) await sleep(2);
+}
+
+export interface ConcurrencyWatch {
+  /** Most requests in flight at the panel at once, per 'METHOD /path'. */
+  readonly maxInFlight: Record<string, number>;
+  /** Longest time a request stayed open at the panel (ms), e.g. a hung one until the client gave up. */
+  readonly longestOpenMs: number;
+  stop(): void;
+}
+
+/**
+ * Watches the simulated panel's listener for overlapping requests: a request is in flight from its arrival
+ * until its response (or, for a hung one, its socket) closes. The listener is the panel's own http.Server
+ * (not part of its public API, hence the cast); the watch only observes.
+ */
+export function watchConcurrency(panel: SimulatedPanel): ConcurrencyWatch {
+  const server = (panel as unknown as { http: { server: Server } }).http.server;
+  const inFlight = new Map<string, number>();
+  const watch = { maxInFlight: {} as Record<string, number>, longestOpenMs: 0, stop: () => undefined };
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const key = `${req.method} ${stripQuery(req.url ?? '/')}`;
+    const n = (inFlight.get(key) ?? 0) + 1;
+    inFlight.set(key, n);
+    watch.maxInFlight[key] = Math.max(watch.maxInFlight[key] ?? 0, n);
+    const start = Date.now();
+    res.once('close', () => {
+      inFlight.set(key, (inFlight.get(key) ?? 1) - 1);
+      watch.longestOpenMs = Math.max(watch.longestOpenMs, Date.now() - start);
+    });
+  };
+  server.on('request', onRequest);
+  watch.stop = () => void server.off('request', onRequest);
+  return watch;
 }

@@ -12,6 +12,7 @@ import {
   startHarness,
   TOKEN,
   trackUnhandled,
+  watchConcurrency,
   type Harness,
 } from './helpers';
 
@@ -58,18 +59,20 @@ describe('v1 fault scenarios (simulated panel, real timers)', function () {
     assert.equal(h.logger.count('warn'), 1, 'only the legacy-API warning');
   });
 
-  it('#3 sustained 503: degraded, offline once, bounded probes, one warn + one info, bounded recovery', async () => {
+  it('#3 sustained 503 for 4 s: degraded, offline once, bounded probes, one warn + one info, online within the bound of the fault ending', async () => {
     h = await startHarness();
     await h.waitFor('online');
     h.panel.stats.reset();
     const warnBefore = h.logger.count('warn');
-    await h.panel.faults.inject({ kind: 'status', status: 503, durationMs: 4000 });
-    const offlineAt = await h.waitFor('offline', 3000);
-    const healthyAt = await new Promise<number>((r) => setTimeout(() => r(Date.now()), 4000 - 50));
+    const { id } = await h.panel.faults.inject({ kind: 'status', status: 503, durationMs: 4000 });
+    // The panel heals when the rule expires: that moment, from the fault controller itself.
+    const healedAt = h.panel.faults.list().find((r) => r.id === id)!.expiresAtMs!;
+    await h.waitFor('offline', 3000);
     const onlineAt = await h.waitFor('online', 5000);
-    assert.ok(onlineAt > offlineAt);
-    const recovery = onlineAt - Math.max(healthyAt, offlineAt);
-    assert.ok(recovery <= FAST_RECOVERY_BOUND_MS + 100, `recovered ${recovery} ms after the panel healed`);
+    assert.ok(h.panel.stats.snapshot().faulted >= 3, 'the 503s were served');
+    assert.ok(onlineAt >= healedAt, 'not online before the panel healed');
+    const recovery = onlineAt - healedAt;
+    assert.ok(recovery <= FAST_RECOVERY_BOUND_MS, `recovered ${recovery} ms after the panel healed`);
     const t = h.transitions();
     assert.deepEqual(t.slice(t.indexOf('degraded')), ['degraded', 'offline', 'online']);
     assert.equal(h.logger.count('warn') - warnBefore, 1, 'one offline warning');
@@ -79,15 +82,22 @@ describe('v1 fault scenarios (simulated panel, real timers)', function () {
     assert.ok(panelReads <= 12, `panel endpoint hit ${panelReads} times during a 4 s outage`);
   });
 
-  it('#4 hang: attempts cut at the request timeout, never overlapping, offline, then back', async () => {
+  it('#4 hang: each hung request cut at the request timeout, at most one in flight per endpoint, offline, then back', async () => {
     h = await startHarness();
     await h.waitFor('online');
-    await h.panel.faults.inject({ kind: 'hang', durationMs: 3000 });
-    const hangStart = Date.now();
+    const watch = watchConcurrency(h.panel);
+    h.panel.stats.reset();
+    const { id } = await h.panel.faults.inject({ kind: 'hang', durationMs: 3000 });
+    const healedAt = h.panel.faults.list().find((r) => r.id === id)!.expiresAtMs!;
     await h.waitFor('offline', 4000);
     assert.ok(h.panel.openConnections <= 8, `open connections ${h.panel.openConnections}`);
-    await h.waitFor('online', 3000 + FAST_RECOVERY_BOUND_MS + 1000);
-    assert.ok(Date.now() - hangStart >= 3000);
+    const onlineAt = await h.waitFor('online', 3000 + FAST_RECOVERY_BOUND_MS + 1000);
+    watch.stop();
+    assert.ok(h.panel.stats.snapshot().faulted >= 3, 'requests were hung');
+    assert.ok(onlineAt >= healedAt, 'not online before the hang ended');
+    // 400 ms request timeout; the socket's close reaches the panel a little later.
+    assert.ok(watch.longestOpenMs <= 400 + 150, `a hung request stayed open ${watch.longestOpenMs} ms`);
+    for (const [route, n] of Object.entries(watch.maxInFlight)) assert.equal(n, 1, `${route}: ${n} at once`);
     assert.ok(h.health.every((e) => e.state !== 'auth-failed'));
   });
 
@@ -152,6 +162,10 @@ describe('v1 fault scenarios (simulated panel, real timers)', function () {
     await h.panel.faults.refuse(800);
     await sleep(2500);
     await h.waitFor('online', 4000);
+    assert.equal(h.panel.stats.snapshot().faulted, 3 + 3 + 2, 'every 5xx and hang rule was served in full');
+    const classes = new Set(h.health.map((e) => e.errorClass).filter(Boolean));
+    for (const c of ['server', 'refused'] as const)
+      assert.ok(classes.has(c), `saw ${[...classes].join(',')}`);
     assert.ok(h.health.every((e) => e.state !== 'auth-failed'));
   });
 
@@ -208,11 +222,22 @@ describe('v1 fault scenarios (simulated panel, real timers)', function () {
   it('#11 partial bodies (FIN and RST): no crash, at most one retry, recovers', async () => {
     h = await startHarness();
     await h.waitFor('online');
+    await sleep(250);
+    await betweenCycles(h.sup);
+    h.panel.stats.reset();
     await h.panel.faults.inject({ kind: 'truncated', closeWith: 'fin', path: '/api/v1/circuits', count: 1 });
     await sleep(600);
     await h.panel.faults.inject({ kind: 'truncated', closeWith: 'rst', path: '/api/v1/panel', count: 1 });
     await sleep(600);
     await h.waitFor('online', 2000);
+    await betweenCycles(h.sup);
+    assert.equal(h.panel.stats.snapshot().faulted, 2, 'both partial bodies were sent');
+    // At most one extra request on each faulted endpoint (its retry), compared with the unfaulted status.
+    const status = h.panel.stats.count('GET', '/api/v1/status');
+    for (const path of ['/api/v1/circuits', '/api/v1/panel']) {
+      const n = h.panel.stats.count('GET', path);
+      assert.ok(n <= status + 1, `${path}: ${n} requests vs ${status} status requests`);
+    }
     assert.ok(h.health.every((e) => e.state !== 'offline' && e.state !== 'auth-failed'));
   });
 
@@ -221,6 +246,7 @@ describe('v1 fault scenarios (simulated panel, real timers)', function () {
     await h.waitFor('online');
     await h.panel.faults.inject({ kind: 'status', status: 503, retryAfterS: 3600, count: 8 });
     await sleep(400);
+    assert.ok(h.panel.stats.snapshot().faulted >= 1, 'the 503 + Retry-After was served');
     assert.notEqual(h.sup.health.state, 'online');
     assert.ok(h.sup.health.nextAttemptInMs! <= 1200, `next attempt in ${h.sup.health.nextAttemptInMs} ms`);
     await h.waitFor('online', 6000);
@@ -271,9 +297,11 @@ describe('v1 fault scenarios (simulated panel, real timers)', function () {
     assert.equal(h.sup.health.state, 'stopped');
   });
 
-  it('#17 an event-loop stall around the poll causes no visible failure and no overlapping cycles', async () => {
+  it('#17 an event-loop stall around the poll causes no visible failure and at most one request per endpoint in flight', async () => {
     h = await startHarness({ sim: { keepAliveMs: 150 } });
     await h.waitFor('online');
+    const watch = watchConcurrency(h.panel);
+    const cyclesBefore = h.sup.counters.cycles;
     for (let i = 0; i < 5; i++) {
       const until = Date.now() + 400; // longer than the panel's keep-alive: its FIN waits behind the stall
       while (Date.now() < until) {
@@ -281,6 +309,9 @@ describe('v1 fault scenarios (simulated panel, real timers)', function () {
       }
       await sleep(250);
     }
+    watch.stop();
+    assert.ok(h.sup.counters.cycles - cyclesBefore >= 5, 'cycles ran between the stalls');
+    for (const [route, n] of Object.entries(watch.maxInFlight)) assert.equal(n, 1, `${route}: ${n} at once`);
     assert.ok(
       h.transitions().every((s) => s === 'connecting' || s === 'online'),
       h.transitions().join(','),
@@ -376,6 +407,8 @@ describe('v1 scenarios: configuration change and long random fault sequences', f
             await h.panel.faults.inject({ kind: 'malformed', variant: 'invalid-json', count: 2 });
           await sleep(200 + Math.floor(rnd() * 800));
         }
+        assert.ok(h.panel.stats.snapshot().faulted > 0, 'request faults were served');
+        assert.ok(h.sup.counters.failures > 0, 'the faults made cycles fail');
         await h.panel.faults.clear();
         const healthyAt = Date.now();
         const onlineAt = await h.waitFor('online', FAST_RECOVERY_BOUND_MS + 2500);

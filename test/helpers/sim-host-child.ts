@@ -1,6 +1,8 @@
 /**
- * Child process hosting many SimulatedPanel instances for the benchmarks, so the process being measured
- * holds only the Node-RED side. Controlled over the fork IPC channel (see SimHost in sims.ts):
+ * Child process hosting SimulatedPanel instances, so the process under test or measurement holds only the
+ * client side: the panel's idle timers run on their own event loop, and a stall of the client's loop cannot
+ * hold them back (the keep-alive race needs exactly that). Used by the timing-sensitive tests and by the
+ * benchmarks. Controlled over the fork IPC channel (see SimHost in sim-host.ts):
  *
  *   {id, cmd:'start', count, opts}            → [{http, mqtt, serial}]   (indexes continue across calls)
  *   {id, cmd:'inject', index, spec}           → {kind, id, at}           (any FaultController kind)
@@ -11,10 +13,11 @@
  *   {id, cmd:'stats', index}                  → StatsSnapshot (+ openConnections)
  *   {id, cmd:'resetStats', index}
  *   {id, cmd:'keepAlive', index, change}      → changes the keep-alive behaviour
+ *   {id, cmd:'closePanel', index}             → closes one panel (its index stays taken)
  *   {id, cmd:'close'}                         → closes every panel, then the process exits by itself
  */
-import { SimulatedPanel, type SimPlugin, type SimulatedPanelOptions } from '../src/simulator';
-import { loadV2Plugin } from './v2-support';
+import { SimulatedPanel, type SimPlugin, type SimulatedPanelOptions } from '../../src/simulator';
+import { createV2Plugin, type V2PluginOptions } from '../../src/simulator/v2';
 
 interface Request {
   id: number;
@@ -23,11 +26,11 @@ interface Request {
 }
 
 export interface HostPanelOptions extends SimulatedPanelOptions {
-  /** Also start the v2 (MQTT/Homie) face, when this build has it. */
-  v2?: boolean | Record<string, unknown>;
+  /** Also start the v2 (MQTT/Homie) face (`true`: the flat data model). */
+  v2?: boolean | Partial<V2PluginOptions>;
 }
 
-const panels: SimulatedPanel[] = [];
+const panels: (SimulatedPanel | null)[] = [];
 /** Per panel: resolvers waiting for the v2 broker to come back. */
 const brokerUpWaiters = new Map<number, Array<(at: number) => void>>();
 /** Rules being watched: rule id → resolve(at) when it is consumed or expired. */
@@ -55,6 +58,10 @@ function instrument(index: number, panel: SimulatedPanel): void {
   };
 }
 
+function closeAll(): Promise<unknown> {
+  return Promise.all(panels.splice(0).map((p) => p?.close()));
+}
+
 async function start(count: number, opts: HostPanelOptions): Promise<unknown[]> {
   const out: unknown[] = [];
   const { v2, ...panelOpts } = opts;
@@ -62,9 +69,10 @@ async function start(count: number, opts: HostPanelOptions): Promise<unknown[]> 
     const plugins: SimPlugin[] = [];
     const index = panels.length;
     if (v2) {
-      const factory = loadV2Plugin();
-      if (!factory) throw new Error('this build has no v2 simulator plugin');
-      const plugin = factory(typeof v2 === 'object' ? v2 : {}) as SimPlugin & {
+      const plugin = createV2Plugin({
+        dataModel: 'flat',
+        ...(typeof v2 === 'object' ? v2 : {}),
+      }) as SimPlugin & {
         brokerUp?: () => Promise<void>;
       };
       // Time the broker's return to the millisecond (the plugin calls this.brokerUp() after broker-down).
@@ -149,8 +157,14 @@ async function handle(req: Request): Promise<unknown> {
     case 'keepAlive':
       panelAt(req.index).setKeepAlive(req.change as Record<string, unknown>);
       return true;
+    case 'closePanel': {
+      const p = panelAt(req.index);
+      panels[Number(req.index)] = null;
+      await p.close();
+      return true;
+    }
     case 'close':
-      await Promise.all(panels.splice(0).map((p) => p.close()));
+      await closeAll();
       return true;
     default:
       throw new Error(`unknown command ${req.cmd}`);
@@ -169,7 +183,7 @@ if (require.main === module) {
   });
   // The parent went away: never linger.
   process.on('disconnect', () => {
-    void Promise.all(panels.splice(0).map((p) => p.close())).finally(() => process.exit(0));
+    void closeAll().finally(() => process.exit(0));
   });
   process.send?.({ ready: true });
 }

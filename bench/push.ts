@@ -1,0 +1,108 @@
+/**
+ * Benchmark 3b: v2 push cost. Supervisors at interval 0 (a snapshot on every change the panel pushes) for
+ * 1, 10 and 100 v2 panels in one worker process, against bare MQTT.js clients subscribed to the same Homie
+ * topics in a separate, identical worker (same panels, same windows): CPU per MQTT message received, CPU per
+ * emitted snapshot, CPU share. MQTT messages are counted in both workers by the same hook on MqttClient.emit.
+ * Reuses the scale benchmark's worker and panel hosts.
+ */
+import { benchMain } from './child';
+import type { LevelResult, WorkerResult } from './scale-worker';
+import { byLevel, perWindow, runApi, type ApiArgs } from './scale';
+import { fmt, ratio, round, type BenchResult, type Figure } from './util';
+import { v2Available } from './v2-support';
+
+interface Args {
+  levels?: number[];
+  hosts?: number;
+  warmupS?: number;
+  windowS?: number;
+  windows?: number;
+}
+
+const usPerMessage = (l: LevelResult) => (l.mqttMessages ? (1000 * l.cpuMs) / l.mqttMessages : NaN);
+const usPerSnapshot = (l: LevelResult) => (l.dataEvents ? (1000 * l.cpuMs) / l.dataEvents : NaN);
+
+function figures(ours: WorkerResult, floor: WorkerResult | null): Figure[] {
+  const out: Figure[] = [];
+  const floors = byLevel(floor);
+  for (const [n, list] of byLevel(ours)) {
+    const fl = floors.get(n) ?? [];
+    const name = `v2 interval 0, ${n} panel${n > 1 ? 's' : ''}`;
+    const label = 'bare MQTT.js subscribers, same topics';
+    const perMsg = perWindow(list, usPerMessage);
+    const perMsgFloor = perWindow(fl, usPerMessage);
+    const msgs = perWindow(list, (l) => l.mqttMessages);
+    const msgsFloor = perWindow(fl, (l) => l.mqttMessages);
+    out.push({
+      metric: `${name}: CPU per MQTT message received`,
+      value: round(perMsg.value, 1),
+      unit: 'µs',
+      runs: perMsg.runs.map((v) => round(v, 1) ?? v),
+      of: 'median',
+      baseline: round(perMsgFloor.value, 1),
+      baselineLabel: label,
+      ratio: round(ratio(perMsg.value, perMsgFloor.value), 2),
+      note: `messages per window (median): ours ${fmt(msgs.value, 0)}, bare ${fmt(msgsFloor.value, 0)}`,
+    });
+    const perSnap = perWindow(list, usPerSnapshot);
+    const snaps = perWindow(list, (l) => l.dataEvents);
+    out.push({
+      metric: `${name}: CPU per emitted snapshot`,
+      value: round(perSnap.value, 1),
+      unit: 'µs',
+      runs: perSnap.runs.map((v) => round(v, 1) ?? v),
+      of: 'median',
+      note:
+        `${fmt(snaps.value, 0)} snapshots per window (median), ` +
+        `${fmt(msgs.value !== null && snaps.value ? msgs.value / snaps.value : null, 1)} MQTT messages per snapshot; ` +
+        'whole worker CPU divided by snapshots (idle work included); a bare client builds no snapshot, so the comparison is per message (row above)',
+    });
+    const cpu = perWindow(list, (l) => l.cpuSharePct);
+    const cpuFloor = perWindow(fl, (l) => l.cpuSharePct);
+    out.push({
+      metric: `${name}: CPU share of one core`,
+      value: round(cpu.value, 2),
+      unit: '%',
+      runs: cpu.runs.map((v) => round(v, 2) ?? v),
+      of: 'median',
+      baseline: round(cpuFloor.value, 2),
+      baselineLabel: label,
+      ratio: round(ratio(cpu.value, cpuFloor.value), 2),
+    });
+  }
+  return out;
+}
+
+async function run(args: Args): Promise<BenchResult> {
+  const why = v2Available();
+  if (why !== true) throw new Error(`v2 not available: ${why}`);
+  const levels = args.levels ?? [1, 10, 100];
+  const a: ApiArgs = {
+    levels,
+    floorLevels: levels,
+    hosts: args.hosts ?? 2,
+    intervalS: 0,
+    warmupS: args.warmupS ?? 2,
+    windowS: args.windowS ?? 3,
+    windows: args.windows ?? 5,
+    countMqtt: true,
+  };
+  const notes: string[] = [];
+  const r = await runApi('v2', a, notes);
+  if (!r.ours) throw new Error(`the measured worker failed: ${notes.join(' ')}`);
+  return {
+    name: 'push',
+    title: '3b. v2 push cost: interval 0, per MQTT message and per snapshot',
+    setup:
+      `${levels.join(', ')} v2 panels (flat model, each publishing its changes every second) added level by level to one ` +
+      `worker with span-panel's supervisor at interval 0 (a snapshot on every change); the same panels and windows with ` +
+      `bare MQTT.js clients (TLS, subscribed to the same Homie topics, messages ignored) in a separate identical worker. ` +
+      `${a.warmupS} s warm-up, then ${a.windows} windows of ${a.windowS} s per level; figures are the median of the ` +
+      'windows with their spread. CPU is the worker process only (panels run in other processes).',
+    figures: figures(r.ours, r.floor),
+    notes,
+    raw: r,
+  };
+}
+
+if (require.main === module) benchMain(run);
