@@ -4,6 +4,8 @@
  * that record every call; clearSpyHistory() drops those records so they are not counted as our memory.
  */
 import path from 'node:path';
+import { V1_POLL_PATHS } from './baselines';
+import { TOKEN } from './util';
 
 /* eslint-disable @typescript-eslint/no-require-imports, @typescript-eslint/no-explicit-any */
 
@@ -70,4 +72,73 @@ export function pollNode(id: string, panel: string, wires: string[][]): Record<s
 
 export function sinkNode(id: string): Record<string, unknown> {
   return { id, z: TAB.id, x: 300, y: 100, type: 'helper' };
+}
+
+/**
+ * The core flow users build without us: inject (every `intervalS`, with the bearer token) → 4 × http request
+ * (the 4 poll endpoints, default node settings, parsed JSON) → function (ok / status per response) → sink.
+ */
+export function theirFlow(prefix: string, port: number, intervalS: number): Record<string, unknown>[] {
+  const requests = V1_POLL_PATHS.map((endpoint, i) =>
+    onTab({
+      id: `${prefix}-req${i}`,
+      type: 'http request',
+      name: '',
+      method: 'GET',
+      ret: 'obj',
+      paytoqs: 'ignore',
+      url: `http://127.0.0.1:${port}${endpoint}`,
+      tls: '',
+      persist: false,
+      proxy: '',
+      insecureHTTPParser: false,
+      authType: '',
+      senderr: false,
+      headers: [],
+      wires: [[`${prefix}-fn`]],
+    }),
+  );
+  return [
+    onTab({
+      id: `${prefix}-inject`,
+      type: 'inject',
+      name: '',
+      props: [
+        { p: 'tick', v: '', vt: 'date' },
+        { p: 'headers', v: JSON.stringify({ Authorization: `Bearer ${TOKEN}` }), vt: 'json' },
+      ],
+      repeat: String(intervalS),
+      crontab: '',
+      once: true,
+      onceDelay: 0.1,
+      topic: '',
+      wires: [requests.map((r) => r.id as string)],
+    }),
+    ...requests,
+    onTab({
+      id: `${prefix}-fn`,
+      type: 'function',
+      name: '',
+      func:
+        'const ok = msg.statusCode === 200 && msg.payload !== null && typeof msg.payload === "object";\n' +
+        'return { payload: { ok, code: msg.statusCode }, tick: msg.tick };',
+      outputs: 1,
+      timeout: 0,
+      noerr: 0,
+      initialize: '',
+      finalize: '',
+      libs: [],
+      wires: [[`${prefix}-sink`]],
+    }),
+    sinkNode(`${prefix}-sink`),
+  ];
+}
+
+/** span-panel (v1) + span-poll → sink. */
+export function ourFlow(prefix: string, port: number, intervalS: number): Record<string, unknown>[] {
+  return [
+    panelNode(`${prefix}-cfg`, `127.0.0.1:${port}`, intervalS),
+    pollNode(`${prefix}-poll`, `${prefix}-cfg`, [[`${prefix}-sink`]]),
+    sinkNode(`${prefix}-sink`),
+  ];
 }

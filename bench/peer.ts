@@ -13,17 +13,7 @@
  */
 import { AxiosPlainPoller, V1_POLL_PATHS } from './baselines';
 import { benchMain } from './child';
-import {
-  coreNodes,
-  helper,
-  nodeRedVersion,
-  onTab,
-  ourNodes,
-  panelNode,
-  pollNode,
-  sinkNode,
-  TAB,
-} from './nodered';
+import { coreNodes, helper, nodeRedVersion, ourFlow, ourNodes, TAB, theirFlow } from './nodered';
 import { SimHost, type HostPanel } from './sims';
 import { fmt, median, ratio, round, shownRatio, sleep, TOKEN, type BenchResult, type Figure } from './util';
 
@@ -57,70 +47,6 @@ interface TheirResult {
   ok: boolean;
   code: unknown;
   at: number;
-}
-
-function theirFlow(prefix: string, port: number, intervalS: number): Record<string, unknown>[] {
-  const requests = V1_POLL_PATHS.map((path, i) =>
-    onTab({
-      id: `${prefix}-req${i}`,
-      type: 'http request',
-      name: '',
-      method: 'GET',
-      ret: 'obj',
-      paytoqs: 'ignore',
-      url: `http://127.0.0.1:${port}${path}`,
-      tls: '',
-      persist: false,
-      proxy: '',
-      insecureHTTPParser: false,
-      authType: '',
-      senderr: false,
-      headers: [],
-      wires: [[`${prefix}-fn`]],
-    }),
-  );
-  return [
-    onTab({
-      id: `${prefix}-inject`,
-      type: 'inject',
-      name: '',
-      props: [
-        { p: 'tick', v: '', vt: 'date' },
-        { p: 'headers', v: JSON.stringify({ Authorization: `Bearer ${TOKEN}` }), vt: 'json' },
-      ],
-      repeat: String(intervalS),
-      crontab: '',
-      once: true,
-      onceDelay: 0.1,
-      topic: '',
-      wires: [requests.map((r) => r.id as string)],
-    }),
-    ...requests,
-    onTab({
-      id: `${prefix}-fn`,
-      type: 'function',
-      name: '',
-      func:
-        'const ok = msg.statusCode === 200 && msg.payload !== null && typeof msg.payload === "object";\n' +
-        'return { payload: { ok, code: msg.statusCode }, tick: msg.tick };',
-      outputs: 1,
-      timeout: 0,
-      noerr: 0,
-      initialize: '',
-      finalize: '',
-      libs: [],
-      wires: [[`${prefix}-sink`]],
-    }),
-    sinkNode(`${prefix}-sink`),
-  ];
-}
-
-function ourFlow(prefix: string, port: number, intervalS: number): Record<string, unknown>[] {
-  return [
-    panelNode(`${prefix}-cfg`, `127.0.0.1:${port}`, intervalS),
-    pollNode(`${prefix}-poll`, `${prefix}-cfg`, [[`${prefix}-sink`]]),
-    sinkNode(`${prefix}-sink`),
-  ];
 }
 
 /** Stale-socket retries our v1 client made so far (span-panel config node → supervisor → transport). */

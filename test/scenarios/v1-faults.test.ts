@@ -252,22 +252,35 @@ describe('v1 fault scenarios (simulated panel, real timers)', function () {
     await h.waitFor('online', 6000);
   });
 
-  it('#14 twenty subscribers: at most one request per endpoint per cycle, and they all see the same changes', async () => {
+  it('#14 twenty subscribers refreshing at once: one request per endpoint in flight and per cycle, and they all see the same changes', async () => {
     h = await startHarness({ intervalS: 0.3 });
     const seen: number[][] = Array.from({ length: 20 }, () => []);
     const unsubs = seen.map((list) => h!.sup.subscribe({ onHealth: () => list.push(Date.now()) }));
     await h.waitFor('online');
     h.panel.stats.reset();
+    const watch = watchConcurrency(h.panel);
     const cyclesBefore = h.sup.counters.cycles;
-    // Subscribers also ask for fresh data at the same moment (twenty span-poll inputs).
-    await Promise.allSettled(Array.from({ length: 20 }, () => h!.sup.refresh()));
+    // Subscribers also ask for fresh data at the same moment (twenty span-poll inputs), once the last data is
+    // too old to be answered from the cache (half the interval): single flight makes them share ONE cycle.
+    await betweenCycles(h.sup);
+    await sleep(160);
+    const beforeStorm = h.sup.counters.cycles;
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => h!.sup.refresh()));
+    const stormCycles = h.sup.counters.cycles - beforeStorm;
+    assert.ok(
+      results.every((r) => r.status === 'fulfilled'),
+      'every caller got fresh data',
+    );
+    assert.ok(stormCycles >= 1 && stormCycles <= 2, `20 refreshes ran ${stormCycles} cycles`);
     await sleep(1500);
     await betweenCycles(h.sup);
+    watch.stop();
     const cycles = h.sup.counters.cycles - cyclesBefore;
     for (const path of PATHS) {
       const n = h.panel.stats.count('GET', path);
       assert.ok(n <= cycles, `${path}: ${n} requests in ${cycles} cycles`);
     }
+    for (const [route, n] of Object.entries(watch.maxInFlight)) assert.equal(n, 1, `${route}: ${n} at once`);
     await h.panel.faults.refuse(1200);
     await h.waitFor('offline', 3000);
     await h.waitFor('online', 4000);
