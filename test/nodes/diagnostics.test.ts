@@ -73,7 +73,7 @@ describe('diagnostics file', function () {
     const offline = d.stateChanges.find((c: any) => c.state === 'offline');
     assert.ok(offline.reason && offline.errorClass, 'the outage has a reason and an error class');
     assert.ok(d.errorsByClass[offline.errorClass]?.count >= 1, 'errors counted by class');
-    assert.equal(d.timing.intervalMs, 500);
+    assert.equal(d.timing.intervalMs, 1000, 'the runtime floor of 1 s applies to the configured 0.5 s');
     assert.ok(d.counters.supervisor.cycles > 0 && d.counters.events.dataEvents > 0);
     assert.equal(d.circuits.length, sim.state.circuits.length);
     assert.deepEqual(d.config, { host: hostOf(sim), api: 'auto', intervalS: 0.5, mqttPort });
