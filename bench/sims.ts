@@ -1,13 +1,13 @@
 /**
  * Simulated panels in other processes, so the benchmark process measures only the client side:
- * - SimCli: one panel through the simulator's own CLI (`node dist/src/simulator/cli.js --port 0 ...`), faults
+ * - SimCli: one panel through the simulator's own CLI (`node dist/simulator/cli.js --port 0 ...`), faults
  *   and counters through its control API;
  * - SimHost: a child process hosting many panels, driven over IPC (shared with the tests: test/helpers).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
-import type { StatsSnapshot } from '../src/simulator';
+import type { StatsSnapshot } from '../simulator';
 import { endChild } from '../test/helpers/sim-host';
 
 export { endChild, SimHost, type HostPanel, type HostPanelOptions } from '../test/helpers/sim-host';

@@ -2,7 +2,7 @@
  * The v2 (MQTT) pieces were finished in parallel with the benchmarks: they are loaded at run time, and a
  * build without them reports "not available in this build" instead of failing to compile or to run.
  */
-import type { SimPlugin } from '../src/simulator';
+import type { SimPlugin } from '../simulator';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 
@@ -26,7 +26,7 @@ function tryRequire(path: string): Record<string, unknown> | null {
 
 /** The v2 simulator plugin factory, or null when this build has none. */
 export function loadV2Plugin(): PluginFactory | null {
-  const mod = tryRequire('../src/simulator/v2');
+  const mod = tryRequire('../simulator/v2');
   if (!mod) return null;
   return typeof mod.createV2Plugin === 'function' ? (mod.createV2Plugin as PluginFactory) : null;
 }
