@@ -13,7 +13,7 @@ import { endChild } from '../test/helpers/sim-host';
 export { endChild, SimHost, type HostPanel, type HostPanelOptions } from '../test/helpers/sim-host';
 
 const distRoot = path.join(__dirname, '..');
-export const SIM_CLI = path.join(distRoot, 'src', 'simulator', 'cli.js');
+export const SIM_CLI = path.join(distRoot, 'simulator', 'cli.js');
 
 export interface CliPorts {
   ready: boolean;
@@ -110,3 +110,10 @@ export class SimCli {
     return endChild(this.child);
   }
 }
+
+/** Simulator options of a v2 panel in the benchmarks (1024-bit keys: certificates are made per panel). */
+export const V2_SIM_OPTIONS = {
+  dataModel: 'flat',
+  passphrase: 'bench-passphrase-not-secret',
+  keyBits: 1024,
+} as const;
