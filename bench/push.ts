@@ -9,7 +9,6 @@ import { benchMain } from './child';
 import type { LevelResult, WorkerResult } from './scale-worker';
 import { byLevel, perWindow, runApi, type ApiArgs } from './scale';
 import { fmt, ratio, round, type BenchResult, type Figure } from './util';
-import { v2Available } from './v2-support';
 
 interface Args {
   levels?: number[];
@@ -74,8 +73,6 @@ function figures(ours: WorkerResult, floor: WorkerResult | null): Figure[] {
 }
 
 async function run(args: Args): Promise<BenchResult> {
-  const why = v2Available();
-  if (why !== true) throw new Error(`v2 not available: ${why}`);
   const levels = args.levels ?? [1, 10, 100];
   const a: ApiArgs = {
     levels,

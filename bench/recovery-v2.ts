@@ -9,11 +9,9 @@ import net from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { PanelConnectionConfig } from '../src/connection/config';
 import { EventLog, ourSupervisor } from './ours';
-import { SimHost, type HostPanel } from './sims';
-import { V2_SIM_OPTIONS, v2Available } from './v2-support';
+import { fetchCaPem, registerV2 } from '../src/transport/v2';
+import { SimHost, V2_SIM_OPTIONS, type HostPanel } from './sims';
 import { CountingLogger, fmt, ratio, round, shownRatio, sleep, TOKEN, waitUntil, type Figure } from './util';
-
-/* eslint-disable @typescript-eslint/no-require-imports */
 
 export interface V2RecoveryOutcome {
   figures: Figure[];
@@ -102,16 +100,9 @@ function ours(kind: Kind, intervalS: number, panel: HostPanel, logger: CountingL
 
 /** A hand-written MQTT.js client: register once, fetch the CA once, subscribe, reconnect every 1 s. */
 async function bareMqtt(kind: Kind, intervalS: number, panel: HostPanel): Promise<Runner> {
-  const v2 = require('../src/transport/v2') as {
-    registerV2(
-      host: string,
-      o: Record<string, unknown>,
-    ): Promise<{ brokerUsername: string; brokerPassword: string; serial: string }>;
-    fetchCaPem(ep: Record<string, unknown>): Promise<string>;
-  };
   const host = `127.0.0.1:${panel.http}`;
-  const creds = await v2.registerV2(host, { passphrase: V2_SIM_OPTIONS.passphrase, name: 'bench-bare' });
-  const ca = await v2.fetchCaPem({ host });
+  const creds = await registerV2(host, { passphrase: V2_SIM_OPTIONS.passphrase, name: 'bench-bare' });
+  const ca = await fetchCaPem({ host });
   const fresh: number[] = [];
   const client: MqttClient = mqtt.connect({
     protocol: 'mqtts',
@@ -155,31 +146,6 @@ export async function runV2Recovery(opts: {
   intervals: number[];
   replicas: number;
 }): Promise<V2RecoveryOutcome> {
-  const why = v2Available();
-  if (why !== true) {
-    return {
-      figures: [
-        {
-          metric: 'v2 broker restart: healthy → first fresh data',
-          value: null,
-          unit: 's',
-          goal: 'interval + backoff cap',
-          met: null,
-          note: 'not measured',
-        },
-        {
-          metric: 'v2 CA rotation: healthy → first fresh data',
-          value: null,
-          unit: 's',
-          goal: 'interval + backoff cap',
-          met: null,
-          note: 'not measured',
-        },
-      ],
-      notes: [`v2 recovery not measured: ${why}.`],
-      raw: null,
-    };
-  }
   const brokerDownS = 10;
   const kinds: Kind[] = ['broker-restart', 'ca-rotation'];
   const plan: { kind: Kind; intervalS: number; client: 'ours' | 'bare-mqtt' }[] = [];

@@ -23,7 +23,6 @@ import { runChild, type ChildOutcome } from './child';
 import { LoadMonitor } from './load';
 import { renderConsole, renderResults, type MachineInfo } from './report';
 import type { BenchResult } from './util';
-import { v2Available } from './v2-support';
 
 const ALL = ['overhead', 'fanout', 'scale', 'push', 'recovery', 'soak', 'redeploy', 'peer'] as const;
 type Name = (typeof ALL)[number];
@@ -190,10 +189,9 @@ async function main(): Promise<void> {
     );
   }
   const load = await LoadMonitor.start();
-  const v2 = v2Available();
   process.stdout.write(
     `SPAN panel benchmarks: ${info.cpuModel}, ${info.cores} cores, ${info.memoryGB.toFixed(1)} GB, Node ${info.node}` +
-      `${opts.quick ? ' (quick)' : ''}\nv2: ${v2 === true ? 'available' : v2}\n`,
+      `${opts.quick ? ' (quick)' : ''}\n`,
   );
 
   const outcomes = new Map<Name, ChildOutcome>();
@@ -264,7 +262,7 @@ async function main(): Promise<void> {
     load: load.stop(),
     repeats,
     outcomes: ordered,
-    v2: v2 === true ? 'measured' : `not measured: ${v2}`,
+    v2: 'measured', // v2 is part of every build now
   });
   fs.writeFileSync(path.join(outDir, 'RESULTS.md'), markdown);
   if (opts.write) fs.writeFileSync(path.join(root, 'bench', 'RESULTS.md'), markdown);

@@ -8,8 +8,7 @@
 import { runChild } from './child';
 import { benchMain } from './child';
 import type { LevelResult, WorkerArgs, WorkerPanel, WorkerResult } from './scale-worker';
-import { SimHost } from './sims';
-import { v2Available, V2_SIM_OPTIONS } from './v2-support';
+import { SimHost, V2_SIM_OPTIONS } from './sims';
 import { fmt, median, procCpuMs, ratio, round, TOKEN, type BenchResult, type Figure } from './util';
 
 interface Args {
@@ -221,16 +220,11 @@ async function run(args: Args): Promise<BenchResult> {
   }
 
   if (args.v2 !== false) {
-    const why = v2Available();
-    if (why === true) {
-      const v2 = await runApi('v2', a, notes);
-      raw.v2 = v2;
-      if (v2.ours) {
-        figures.push(...levelFigures('v2', v2.ours, v2.floor, maxLevel));
-        missed('v2', v2.ours, maxLevel, notes);
-      }
-    } else {
-      notes.push(`v2 not measured: ${why}.`);
+    const v2 = await runApi('v2', a, notes);
+    raw.v2 = v2;
+    if (v2.ours) {
+      figures.push(...levelFigures('v2', v2.ours, v2.floor, maxLevel));
+      missed('v2', v2.ours, maxLevel, notes);
     }
   }
   notes.push(

@@ -1,19 +1,19 @@
 /**
  * Simulated panels in other processes, so the benchmark process measures only the client side:
- * - SimCli: one panel through the simulator's own CLI (`node dist/src/simulator/cli.js --port 0 ...`), faults
+ * - SimCli: one panel through the simulator's own CLI (`node dist/simulator/cli.js --port 0 ...`), faults
  *   and counters through its control API;
  * - SimHost: a child process hosting many panels, driven over IPC (shared with the tests: test/helpers).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
-import type { StatsSnapshot } from '../src/simulator';
+import type { StatsSnapshot } from '../simulator';
 import { endChild } from '../test/helpers/sim-host';
 
 export { endChild, SimHost, type HostPanel, type HostPanelOptions } from '../test/helpers/sim-host';
 
 const distRoot = path.join(__dirname, '..');
-export const SIM_CLI = path.join(distRoot, 'src', 'simulator', 'cli.js');
+export const SIM_CLI = path.join(distRoot, 'simulator', 'cli.js');
 
 export interface CliPorts {
   ready: boolean;
@@ -110,3 +110,10 @@ export class SimCli {
     return endChild(this.child);
   }
 }
+
+/** Simulator options of a v2 panel in the benchmarks (1024-bit keys: certificates are made per panel). */
+export const V2_SIM_OPTIONS = {
+  dataModel: 'flat',
+  passphrase: 'bench-passphrase-not-secret',
+  keyBits: 1024,
+} as const;

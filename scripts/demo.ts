@@ -11,8 +11,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
-import { SimulatedPanel } from '../src/simulator/panel';
-import { createV2Plugin } from '../src/simulator/v2';
+import { SimulatedPanel } from '../simulator/panel';
+import { createV2Plugin } from '../simulator/v2';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import type { SimulatedPanel } from '../../src/simulator';
+import type { SimulatedPanel } from '../../simulator';
 import {
   assertBuilt,
   hostOf,

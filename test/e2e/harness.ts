@@ -17,7 +17,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SimulatedPanel, type SimulatedPanelOptions } from '../../src/simulator';
+import { SimulatedPanel, type SimulatedPanelOptions } from '../../simulator';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 

@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import type { SimulatedPanel } from '../../src/simulator';
-import { createV2Plugin } from '../../src/simulator/v2';
+import type { SimulatedPanel } from '../../simulator';
+import { createV2Plugin } from '../../simulator/v2';
 import { statisticsProblems } from '../ha-standin/energy-rules';
 import { HaStandin } from '../ha-standin/server';
 import {

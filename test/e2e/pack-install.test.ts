@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { SimulatedPanel } from '../../src/simulator';
+import type { SimulatedPanel } from '../../simulator';
 import {
   assertBuilt,
   HOME_ASSISTANT_MODULE,

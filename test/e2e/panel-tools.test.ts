@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { SimulatedPanel } from '../../src/simulator';
-import { createV2Plugin, type V2Plugin } from '../../src/simulator/v2';
+import type { SimulatedPanel } from '../../simulator';
+import { createV2Plugin, type V2Plugin } from '../../simulator/v2';
 import { artifactPath, chromiumVersion, launchBrowser, type EditorBrowser } from './browser';
 import { freeUdpPort } from '../helpers/udp-port';
 import { EditorPage } from './editor-page';

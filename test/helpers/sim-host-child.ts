@@ -16,8 +16,8 @@
  *   {id, cmd:'closePanel', index}             → closes one panel (its index stays taken)
  *   {id, cmd:'close'}                         → closes every panel, then the process exits by itself
  */
-import { SimulatedPanel, type SimPlugin, type SimulatedPanelOptions } from '../../src/simulator';
-import { createV2Plugin, type V2PluginOptions } from '../../src/simulator/v2';
+import { SimulatedPanel, type SimPlugin, type SimulatedPanelOptions } from '../../simulator';
+import { createV2Plugin, type V2PluginOptions } from '../../simulator/v2';
 
 interface Request {
   id: number;

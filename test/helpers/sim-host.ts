@@ -6,7 +6,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { StatsSnapshot } from '../../src/simulator';
+import type { StatsSnapshot } from '../../simulator';
 import type { HostPanelOptions } from './sim-host-child';
 
 export type { HostPanelOptions };

@@ -5,7 +5,7 @@
  * redeploy. Real Node-RED runtime, simulated panel, real MQTT over TLS.
  */
 import assert from 'node:assert/strict';
-import { createV2Plugin } from '../../src/simulator/v2';
+import { createV2Plugin } from '../../simulator/v2';
 import {
   flow,
   helper,

@@ -7,10 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { NO_IDENTITY } from '../../src/model/panel';
-import type { SimulatedPanel } from '../../src/simulator/panel';
-import { EVSE, PV } from '../../src/simulator/v2/der';
-import { BESS, PANEL_STATIC, powerFlows } from '../../src/simulator/v2/homie-common';
-import { createV2Plugin, type DataModel, type V2Plugin } from '../../src/simulator/v2';
+import type { SimulatedPanel } from '../../simulator/panel';
+import { EVSE, PV } from '../../simulator/v2/der';
+import { BESS, PANEL_STATIC, powerFlows } from '../../simulator/v2/sim-homie-common';
+import { createV2Plugin, type SimDataModel, type V2Plugin } from '../../simulator/v2';
 import {
   flow,
   helper,
@@ -37,7 +37,7 @@ describe('the whole panel in span-poll, all three data models (real Node-RED, si
   const panels = new Panels();
   afterEach(() => panels.closeAll());
 
-  async function startV2(dataModel: DataModel): Promise<{ sim: SimulatedPanel; v2: V2Plugin }> {
+  async function startV2(dataModel: SimDataModel): Promise<{ sim: SimulatedPanel; v2: V2Plugin }> {
     const v2 = createV2Plugin({ dataModel, passphrase: PASSPHRASE });
     const sim = await panels.start({ plugins: [v2] });
     return { sim, v2 };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { SimulatedPanel } from '../../src/simulator/panel';
+import type { SimulatedPanel } from '../../simulator/panel';
 import {
   flow,
   helper,

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { SimulatedPanel, type SimulatedPanelOptions } from '../../src/simulator/panel';
-import { createV2Plugin, type DataModel, type V2Plugin } from '../../src/simulator/v2';
+import { SimulatedPanel, type SimulatedPanelOptions } from '../../simulator/panel';
+import { createV2Plugin, type SimDataModel, type V2Plugin } from '../../simulator/v2';
 
 /* eslint-disable @typescript-eslint/no-require-imports, @typescript-eslint/no-explicit-any */
 
@@ -93,7 +93,7 @@ export class Panels {
 
   /** A panel that speaks v2 (REST bootstrap + MQTTS broker) as well as v1; its passphrase is PASSPHRASE. */
   async startV2(
-    dataModel: DataModel = 'flat',
+    dataModel: SimDataModel = 'flat',
     opts: SimulatedPanelOptions = {},
   ): Promise<{ sim: SimulatedPanel; mqttPort: number; v2: V2Plugin }> {
     const v2 = createV2Plugin({ dataModel, passphrase: PASSPHRASE });

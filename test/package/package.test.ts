@@ -140,4 +140,13 @@ describe('package fitness for the palette manager and the flow library', () => {
     );
     assert.deepEqual(unwanted, []);
   });
+
+  it('says what ships with positive entries only: the simulator lives outside dist/src, not behind a "!" glob', function () {
+    const negative = (pkg.files as string[]).filter((f) => f.startsWith('!'));
+    assert.deepEqual(negative, []);
+    assert.ok(
+      !fs.existsSync(path.join(root, 'src', 'simulator')),
+      'src/simulator is gone (moved to simulator/)',
+    );
+  });
 });

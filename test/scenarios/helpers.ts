@@ -1,8 +1,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createPanelSupervisor, type ConnectionTuning } from '../../src/connection';
 import type { PanelConnectionConfig } from '../../src/connection/config';
-import { SimulatedPanel, type SimulatedPanelOptions } from '../../src/simulator';
-import { stripQuery } from '../../src/simulator/http/request-stats';
+import { SimulatedPanel, type SimulatedPanelOptions } from '../../simulator';
+import { stripQuery } from '../../simulator/http/request-stats';
 import type { PanelSupervisor } from '../../src/supervisor/supervisor';
 import type { DataEvent, HealthEvent, HealthState } from '../../src/supervisor/types';
 import { CapturingLogger } from '../helpers/scripted-transport';

@@ -9,8 +9,8 @@ import type {
   PanelConnectionConfig,
   StoredV2Credentials,
 } from '../../src/connection/config';
-import { SimulatedPanel } from '../../src/simulator';
-import { createV2Plugin, type V2Plugin, type V2PluginOptions } from '../../src/simulator/v2';
+import { SimulatedPanel } from '../../simulator';
+import { createV2Plugin, type V2Plugin, type V2PluginOptions } from '../../simulator/v2';
 import type { PanelSupervisor } from '../../src/supervisor/supervisor';
 import type { DataEvent, HealthEvent } from '../../src/supervisor/types';
 import { CapturingLogger } from '../helpers/scripted-transport';

@@ -382,7 +382,7 @@ describe('v1 scenarios: configuration change and long random fault sequences', f
 
   it('#12 panel moved (new address in the config): online again within one cycle of the restart', async () => {
     const h = await startHarness();
-    const { SimulatedPanel } = await import('../../src/simulator');
+    const { SimulatedPanel } = await import('../../simulator');
     const other = await SimulatedPanel.start({ token: TOKEN, tickMs: 0, controlPort: null });
     try {
       await h.waitFor('online');

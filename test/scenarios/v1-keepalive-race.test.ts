@@ -12,8 +12,8 @@
  */
 import assert from 'node:assert/strict';
 import { createPanelSupervisor } from '../../src/connection';
-import type { StatsSnapshot } from '../../src/simulator';
-import type { CloseWith, KeepAliveMode } from '../../src/simulator/http/keep-alive';
+import type { StatsSnapshot } from '../../simulator';
+import type { CloseWith, KeepAliveMode } from '../../simulator/http/keep-alive';
 import type { PanelSupervisor } from '../../src/supervisor/supervisor';
 import type { DataEvent, HealthState } from '../../src/supervisor/types';
 import { CapturingLogger } from '../helpers/scripted-transport';

@@ -10,8 +10,8 @@ import type {
   PanelConnectionConfig,
   StoredV2Credentials,
 } from '../../src/connection/config';
-import { SimulatedPanel } from '../../src/simulator';
-import { createV2Plugin, type V2Plugin } from '../../src/simulator/v2';
+import { SimulatedPanel } from '../../simulator';
+import { createV2Plugin, type V2Plugin } from '../../simulator/v2';
 import type { PanelSupervisor } from '../../src/supervisor/supervisor';
 import type { DataEvent, HealthEvent, HealthState } from '../../src/supervisor/types';
 import { V2Transport, type V2TransportStats } from '../../src/transport/v2/v2-transport';

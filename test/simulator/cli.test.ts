@@ -4,7 +4,7 @@ import path from 'node:path';
 import { expectResponse, rawRequest } from '../helpers/http-client';
 
 /** The compiled CLI next to this compiled test (works for any outDir). */
-const CLI = path.join(__dirname, '../../src/simulator/cli.js');
+const CLI = path.join(__dirname, '../../simulator/cli.js');
 
 interface Run {
   child: ChildProcess;

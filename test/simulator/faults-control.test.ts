@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendJson, SimulatedPanel, type SimPlugin, type SimPluginContext } from '../../src/simulator';
+import { sendJson, SimulatedPanel, type SimPlugin, type SimPluginContext } from '../../simulator';
 import { expectResponse, isError, rawRequest, sleep } from '../helpers/http-client';
 
 const TOKEN = 'control-token';

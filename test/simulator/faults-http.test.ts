@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { SimulatedPanel } from '../../src/simulator/panel';
-import { nginxErrorPage } from '../../src/simulator/faults/apply';
+import { SimulatedPanel } from '../../simulator/panel';
+import { nginxErrorPage } from '../../simulator/faults/apply';
 import { expectResponse, isError, rawRequest, sleep } from '../helpers/http-client';
 
 const TOKEN = 'faults-token';

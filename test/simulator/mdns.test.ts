@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { discoverPanels } from '../../src/discovery/mdns';
-import { SimulatedPanel } from '../../src/simulator/panel';
-import { createV2Plugin } from '../../src/simulator/v2';
+import { SimulatedPanel } from '../../simulator/panel';
+import { createV2Plugin } from '../../simulator/v2';
 import { freeUdpPort } from '../helpers/udp-port';
 
 describe('mDNS: finding panels on the local network', function () {

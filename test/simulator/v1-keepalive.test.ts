@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http from 'node:http';
 import net, { type Socket } from 'node:net';
-import { SimulatedPanel, type SimulatedPanelOptions } from '../../src/simulator/panel';
+import { SimulatedPanel, type SimulatedPanelOptions } from '../../simulator/panel';
 import { expectResponse, isError, rawRequest, sleep } from '../helpers/http-client';
 
 /** Idle timeout K used here: short, but far from the 50 ms margins a loaded 2-core machine can blur. */

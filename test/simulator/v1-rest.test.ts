@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { SimulatedPanel } from '../../src/simulator/panel';
+import { SimulatedPanel } from '../../simulator/panel';
 import { loadFixture, loadFixtureText } from '../helpers/fixtures';
 import { expectResponse, rawRequest, sleep, type RawResponse } from '../helpers/http-client';
 import { shapeDiff } from '../helpers/shape';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { PanelState } from '../../src/simulator/state';
+import { PanelState } from '../../simulator/state';
 import { loadFixture } from '../helpers/fixtures';
 
 interface FixtureCircuits {

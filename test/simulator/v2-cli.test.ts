@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { HomieProbe } from '../../src/simulator/v2/probe';
+import { HomieProbe } from '../../simulator/v2/probe';
 import { expectResponse, rawRequest } from '../helpers/http-client';
 
 /** The compiled CLI next to this compiled test (works for any outDir). */
-const CLI = path.join(__dirname, '../../src/simulator/cli.js');
+const CLI = path.join(__dirname, '../../simulator/cli.js');
 
 interface Run {
   child: ChildProcess;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { SimulatedPanel } from '../../src/simulator/panel';
-import { createV2Plugin, type V2Plugin } from '../../src/simulator/v2';
-import { HomieProbe } from '../../src/simulator/v2/probe';
+import { SimulatedPanel } from '../../simulator/panel';
+import { createV2Plugin, type V2Plugin } from '../../simulator/v2';
+import { HomieProbe } from '../../simulator/v2/probe';
 import { expectResponse, rawRequest } from '../helpers/http-client';
 
 const PASSPHRASE = 'faults-test-passphrase';

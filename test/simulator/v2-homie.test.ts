@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
-import { circuitsPayload, panelPayload, soePayload } from '../../src/simulator/http/v1-payloads';
-import { PanelState } from '../../src/simulator/state';
-import type { HomieTree } from '../../src/simulator/v2/homie-common';
-import { buildFlatTree } from '../../src/simulator/v2/homie-flat';
+import { circuitsPayload, panelPayload, soePayload } from '../../simulator/http/v1-payloads';
+import { PanelState } from '../../simulator/state';
+import type { SimHomieTree } from '../../simulator/v2/sim-homie-common';
+import { buildFlatTree } from '../../simulator/v2/sim-homie-flat';
 import {
   buildParentChildTree,
   bessId,
   lugsDownId,
   lugsUpId,
   midId,
-} from '../../src/simulator/v2/homie-parent-child';
-import { FLAT_TYPES, DEVICE_CLASSES } from '../../src/simulator/v2/schema';
+} from '../../simulator/v2/sim-homie-parent-child';
+import { FLAT_TYPES, DEVICE_CLASSES } from '../../simulator/v2/schema';
 
-const valueOf = (tree: HomieTree, device: string, key: string) =>
+const valueOf = (tree: SimHomieTree, device: string, key: string) =>
   tree.devices.find((d) => d.id === device)?.values.get(key);
 
 describe('simulator v2 Homie trees from one panel state', () => {

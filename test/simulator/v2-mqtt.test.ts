@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { SimulatedPanel } from '../../src/simulator/panel';
-import { createV2Plugin, type DataModel, type HomieDescription, type V2Plugin } from '../../src/simulator/v2';
-import { HomieProbe } from '../../src/simulator/v2/probe';
+import { SimulatedPanel } from '../../simulator/panel';
+import { createV2Plugin, type SimDataModel, type HomieDescription, type V2Plugin } from '../../simulator/v2';
+import { HomieProbe } from '../../simulator/v2/probe';
 import { expectResponse, rawRequest } from '../helpers/http-client';
 
 const PASSPHRASE = 'mqtt-test-passphrase';
@@ -49,7 +49,7 @@ class Rig {
   credentials!: { username: string; password: string };
   ca!: string;
 
-  constructor(readonly dataModel: DataModel) {}
+  constructor(readonly dataModel: SimDataModel) {}
 
   async start(): Promise<this> {
     this.v2 = createV2Plugin({ dataModel: this.dataModel, passphrase: PASSPHRASE });
@@ -151,7 +151,7 @@ async function waitForFullTree(rig: Rig, probe: HomieProbe): Promise<number> {
 describe('simulator v2 MQTT broker and Homie trees', function () {
   this.timeout(20_000);
   let rig: Rig | null = null;
-  const start = async (model: DataModel) => (rig = await new Rig(model).start());
+  const start = async (model: SimDataModel) => (rig = await new Rig(model).start());
   afterEach(async () => {
     await rig?.close();
     rig = null;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
-import { SimulatedPanel } from '../../src/simulator/panel';
-import { createV2Plugin, type V2Plugin, type V2PluginOptions } from '../../src/simulator/v2';
+import { SimulatedPanel } from '../../simulator/panel';
+import { createV2Plugin, type V2Plugin, type V2PluginOptions } from '../../simulator/v2';
 import { loadFixture } from '../helpers/fixtures';
 import { expectResponse, rawRequest, type RawResponse } from '../helpers/http-client';
 

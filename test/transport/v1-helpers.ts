@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { SimulatedPanel, type SimulatedPanelOptions } from '../../src/simulator/panel';
+import { SimulatedPanel, type SimulatedPanelOptions } from '../../simulator/panel';
 import { PanelError, type ErrorClass } from '../../src/transport/errors';
 import { createV1Transport, type V1Transport, type V1TransportOptions } from '../../src/transport/v1';
 

@@ -9,8 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import type http from 'node:http';
-import type { StatsSnapshot } from '../../src/simulator';
-import type { CloseWith, KeepAliveMode } from '../../src/simulator/http/keep-alive';
+import type { StatsSnapshot } from '../../simulator';
+import type { CloseWith, KeepAliveMode } from '../../simulator/http/keep-alive';
 import { PanelError } from '../../src/transport/errors';
 import { SimHost, type HostPanel } from '../helpers/sim-host';
 import {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { SimulatedPanel, type SimulatedPanelOptions } from '../../src/simulator/panel';
-import { createV2Plugin, type V2Plugin, type V2PluginOptions } from '../../src/simulator/v2';
+import { SimulatedPanel, type SimulatedPanelOptions } from '../../simulator/panel';
+import { createV2Plugin, type V2Plugin, type V2PluginOptions } from '../../simulator/v2';
 import { PanelError, type ErrorClass } from '../../src/transport/errors';
 import { createV2Transport, type V2Transport, type V2TransportOptions } from '../../src/transport/v2';
 

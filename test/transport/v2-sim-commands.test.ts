@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { SimCircuit } from '../../src/simulator/state-types';
+import type { SimCircuit } from '../../simulator/state-types';
 import { deadline, rejectsWith, V2Harness, waitFor } from './v2-helpers';
 
 /**

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import type { PanelSnapshot } from '../../src/model/panel';
-import { SimulatedPanel } from '../../src/simulator/panel';
+import { SimulatedPanel } from '../../simulator/panel';
 import { detectApi } from '../../src/transport/detect';
 import { createV1Transport } from '../../src/transport/v1';
 import { connectV2, registerV2 } from '../../src/transport/v2';
 import { deadline, live, PASSPHRASE, rejectsWith, V2Harness, waitFor } from './v2-helpers';
 
-/** The v2 transport against the simulated panel's v2 face (src/simulator/v2): detection to snapshot. */
+/** The v2 transport against the simulated panel's v2 face (simulator/v2): detection to snapshot. */
 
 /** Waits until the snapshot has every circuit's power and energy (the retained burst has arrived). */
 async function fullSnapshot(read: () => Promise<PanelSnapshot>): Promise<PanelSnapshot> {

@@ -15,16 +15,16 @@
  */
 import type { SimPanelState } from '../state-types';
 import { chargeCurrentFromPayload, evseId } from './der';
-import type { DataModel } from './firmware';
-import { HOMIE_PREFIX, type PublisherExtras, v2PriorityToV1 } from './homie-common';
+import type { SimDataModel } from './firmware';
+import { SIM_HOMIE_PREFIX, type PublisherExtras, v2PriorityToV1 } from './sim-homie-common';
 
-export type CommandOutcome = 'applied' | 'unchanged' | 'ignored';
+export type SimCommandOutcome = 'applied' | 'unchanged' | 'ignored';
 
 export interface CommandRecord {
   topic: string;
   payload: string;
   clientId: string | null;
-  outcome: CommandOutcome;
+  outcome: SimCommandOutcome;
   /** Why it was ignored (no secrets here: topics and enum values only). */
   reason?: string;
   atMs: number;
@@ -37,7 +37,7 @@ export class CommandHandler {
 
   constructor(
     private readonly state: SimPanelState,
-    private readonly model: DataModel,
+    private readonly model: SimDataModel,
     private readonly extras: PublisherExtras,
     /** Called after a command changed something the state does not emit for (publisher extras). */
     private readonly onExtrasChanged: () => void,
@@ -50,10 +50,10 @@ export class CommandHandler {
     return record;
   }
 
-  private apply(topic: string, value: string): { outcome: CommandOutcome; reason?: string } {
+  private apply(topic: string, value: string): { outcome: SimCommandOutcome; reason?: string } {
     const parts = topic.split('/');
-    const prefix = HOMIE_PREFIX.split('/');
-    if (parts.slice(0, prefix.length).join('/') !== HOMIE_PREFIX || parts[parts.length - 1] !== 'set')
+    const prefix = SIM_HOMIE_PREFIX.split('/');
+    if (parts.slice(0, prefix.length).join('/') !== SIM_HOMIE_PREFIX || parts[parts.length - 1] !== 'set')
       return ignored('not a command topic');
     const [device, node, property] = parts.slice(prefix.length, -1);
     if (parts.length !== prefix.length + 4 || !device || !node || !property)
@@ -116,6 +116,6 @@ export class CommandHandler {
   }
 }
 
-function ignored(reason: string): { outcome: CommandOutcome; reason: string } {
+function ignored(reason: string): { outcome: SimCommandOutcome; reason: string } {
   return { outcome: 'ignored', reason };
 }

@@ -20,8 +20,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendBody, sendJson } from '../http/respond';
 import { readBody } from '../http/v1-router';
 import type { SimPanelState } from '../state-types';
-import type { V2Credentials } from './credentials';
-import { HARDWARE_VERSION, reportsHardwareVersion, type DataModel } from './firmware';
+import type { SimV2Credentials } from './credentials';
+import { HARDWARE_VERSION, reportsHardwareVersion, type SimDataModel } from './firmware';
 import { flatSchemaResponse, parentChildSchemaResponse } from './schema';
 
 export const V2_PREFIX = '/api/v2';
@@ -36,8 +36,8 @@ export interface AccessTokenIssuer {
 
 export interface V2RestDeps {
   state: SimPanelState;
-  model: DataModel;
-  credentials: V2Credentials;
+  model: SimDataModel;
+  credentials: SimV2Credentials;
   tokens: AccessTokenIssuer;
   caPem(): string;
   /** The broker's actual MQTTS port. */

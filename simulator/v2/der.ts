@@ -1,6 +1,6 @@
 /**
  * The PV system and the EV charger (SPAN Drive) the simulated panel reports on its v2 faces, next to the
- * battery (BESS in homie-common.ts). Fixed identities like real commissioned devices; the charger's live
+ * battery (BESS in sim-homie-common.ts). Fixed identities like real commissioned devices; the charger's live
  * values follow its feeding circuit ("Large Garage EV", spaces 18/20) and the user's charge-current ceiling.
  *
  * - PV: the unmapped backfeed spaces 30/32 (no circuit, so no `feed`); flat relative-position IN_PANEL;

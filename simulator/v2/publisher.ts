@@ -10,7 +10,7 @@
  *
  * All publishes go through one queue so they reach the broker in order.
  */
-import { deviceTopic, type HomieDeviceState, type HomieTree } from './homie-common';
+import { deviceTopic, type HomieDeviceState, type SimHomieTree } from './sim-homie-common';
 
 /** Publishes one retained message; an empty payload deletes the retained message. */
 export type RetainedPublish = (topic: string, payload: string) => Promise<void>;
@@ -22,15 +22,15 @@ export class HomiePublisher {
   private paused = false;
   private closed = false;
   private readonly sleepers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
-  private tree: HomieTree | null = null;
+  private tree: SimHomieTree | null = null;
 
   constructor(
     private readonly publish: RetainedPublish,
-    private readonly build: () => HomieTree,
+    private readonly build: () => SimHomieTree,
   ) {}
 
   /** The tree as last published (null before start). */
-  get lastTree(): HomieTree | null {
+  get lastTree(): SimHomieTree | null {
     return this.tree;
   }
 

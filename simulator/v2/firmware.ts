@@ -3,7 +3,7 @@
  * Homie tree; r202633 and later publish the parent/child tree (data model 1.0). r202639 adds
  * `hardwareVersion` to GET /api/v2/status.
  */
-export type DataModel = 'flat' | 'parent-child';
+export type SimDataModel = 'flat' | 'parent-child';
 
 export const FLAT_FIRMWARE = 'spanos2/r202603/05';
 /** A firmware before the SPAN API (v1 REST only); what a `v2Disabled` simulated panel reports. */
@@ -15,7 +15,7 @@ export const FIRST_HARDWARE_VERSION_RELEASE = 202639;
 /** The simulated panel's hardware revision (reported from r202639 on, and in the Homie info nodes). */
 export const HARDWARE_VERSION = '1.0.0';
 
-export function defaultFirmware(model: DataModel): string {
+export function defaultFirmware(model: SimDataModel): string {
   return model === 'flat' ? FLAT_FIRMWARE : PARENT_CHILD_FIRMWARE;
 }
 
@@ -26,7 +26,7 @@ export function releaseOf(firmwareVersion: string): number | null {
 }
 
 /** Whether a firmware string belongs to the given data model (unknown strings fit either). */
-export function firmwareFits(firmwareVersion: string, model: DataModel): boolean {
+export function firmwareFits(firmwareVersion: string, model: SimDataModel): boolean {
   const release = releaseOf(firmwareVersion);
   if (release === null) return true;
   return model === 'flat' ? release < FIRST_PARENT_CHILD_RELEASE : release >= FIRST_PARENT_CHILD_RELEASE;

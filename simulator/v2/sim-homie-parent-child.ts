@@ -67,11 +67,11 @@ import {
   powerFlows,
   serviceCurrentA,
   withVersion,
-  type HomieDevice,
-  type HomieNodeDescription,
-  type HomieTree,
+  type SimHomieDevice,
+  type SimHomieNodeDescription,
+  type SimHomieTree,
   type PublisherExtras,
-} from './homie-common';
+} from './sim-homie-common';
 import { EVSE, PV, evseId, evseView, pvId } from './der';
 import { HARDWARE_VERSION } from './firmware';
 import { DATA_MODEL_VERSION, DEVICE_CLASSES, type SchemaProperties } from './schema';
@@ -124,7 +124,7 @@ export function midId(serial: string): string {
 
 /** Collects one device's capability nodes and values. */
 class DeviceBuilder {
-  readonly nodes: Record<string, HomieNodeDescription> = {};
+  readonly nodes: Record<string, SimHomieNodeDescription> = {};
   readonly values = new Map<string, string>();
 
   constructor(private readonly deviceClass: string) {}
@@ -150,7 +150,7 @@ class DeviceBuilder {
     name: string,
     type: string,
     tree: { root?: string; parent?: string; children?: string[] },
-  ): HomieDevice {
+  ): SimHomieDevice {
     const description = withVersion({
       homie: '5.0',
       name,
@@ -163,10 +163,10 @@ class DeviceBuilder {
   }
 }
 
-export function buildParentChildTree(state: SimPanelState, extras: PublisherExtras): HomieTree {
+export function buildParentChildTree(state: SimPanelState, extras: PublisherExtras): SimHomieTree {
   const serial = state.identity.serial;
   const battery = state.soePercent;
-  const devices: HomieDevice[] = [];
+  const devices: SimHomieDevice[] = [];
   const childOf = { root: serial, parent: serial };
   const [currentA, currentB] = serviceCurrentA(state);
 

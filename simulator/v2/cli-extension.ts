@@ -1,5 +1,5 @@
 /**
- * Command-line options of the v2 face, picked up by src/simulator/cli.ts:
+ * Command-line options of the v2 face, picked up by simulator/cli.ts:
  *   --api v1|v2|both                 which API faces to serve (default v1: no broker; v2 = /api/v1/* is 404)
  *   --data-model flat|parent-child   v2 Homie tree (default flat; parent-child reports firmware r202633)
  *   --passphrase <text>              the HOP passphrase for POST /api/v2/auth/register (default random)

@@ -5,7 +5,7 @@
  * the address the simulator listens on (127.0.0.1 in tests).
  */
 import makeMdns from 'multicast-dns';
-import { MDNS_PORT, SERVICE_TYPES } from '../discovery/mdns';
+import { MDNS_PORT, SERVICE_TYPES } from '../src/discovery/mdns';
 
 export interface AdvertiseOptions {
   serial: string;

@@ -58,10 +58,10 @@ import {
   powerFlows,
   serviceCurrentA,
   withVersion,
-  type HomieNodeDescription,
-  type HomieTree,
+  type SimHomieNodeDescription,
+  type SimHomieTree,
   type PublisherExtras,
-} from './homie-common';
+} from './sim-homie-common';
 import { EVSE, PV, evseView } from './der';
 import { HARDWARE_VERSION } from './firmware';
 import { FLAT_TYPES } from './schema';
@@ -77,13 +77,13 @@ const T = {
   evse: 'energy.ebus.device.evse',
 };
 
-export function buildFlatTree(state: SimPanelState, extras: PublisherExtras): HomieTree {
+export function buildFlatTree(state: SimPanelState, extras: PublisherExtras): SimHomieTree {
   const id = state.identity;
   const m = state.mains;
   const values = new Map<string, string>();
   const set = (node: string, prop: string, value: string) => values.set(`${node}/${prop}`, value);
   // Null prototype: a node id (a circuit id) is an ordinary key, even `__proto__`.
-  const nodes: Record<string, HomieNodeDescription> = Object.create(null);
+  const nodes: Record<string, SimHomieNodeDescription> = Object.create(null);
   const battery = state.soePercent !== null;
   const onGrid = isOnGrid(state);
 

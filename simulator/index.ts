@@ -1,9 +1,10 @@
 /** Public API of the simulated SPAN panel (test and development tool; not shipped in the package). */
 export { SimulatedPanel } from './panel';
-export type { SimPlugin, SimPluginContext, SimPorts, SimulatedPanelOptions } from './panel';
+export type { SimPorts, SimulatedPanelOptions } from './panel';
+export type { SimPlugin, SimPluginContext } from './plugin';
 export { PanelState, DEFAULT_FIRMWARE } from './state';
 export { createV2Plugin, V2Plugin, FLAT_FIRMWARE, PARENT_CHILD_FIRMWARE } from './v2';
-export type { V2PluginOptions, DataModel, AuthOut, BrokerViolation, CommandRecord } from './v2';
+export type { V2PluginOptions, SimDataModel, AuthOut, BrokerViolation, CommandRecord } from './v2';
 export { HomieProbe } from './v2/probe';
 export type { PanelStateOptions } from './state';
 export type * from './state-types';

@@ -1,9 +1,9 @@
 /**
  * How another face of the simulator (the v2 MQTT/Homie plugin) adds command-line options without editing
- * cli.ts: export `cliExtension: CliExtension` from src/simulator/v2/cli-extension.ts and the CLI picks it up
+ * cli.ts: export `cliExtension: CliExtension` from simulator/v2/cli-extension.ts and the CLI picks it up
  * (e.g. --api v1|v2|both, --data-model flat|parent-child, returning the v2 plugin when asked for).
  */
-import type { SimPlugin } from './panel';
+import type { SimPlugin } from './plugin';
 
 export interface CliOptionSpec {
   type: 'string' | 'boolean';

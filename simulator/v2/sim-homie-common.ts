@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import type { SchemaProperties, SchemaProperty } from './schema';
 import type { SimCircuit, SimPanelState, SimV1Priority } from '../state-types';
 
-export const HOMIE_PREFIX = 'ebus/5';
+export const SIM_HOMIE_PREFIX = 'ebus/5';
 
 export type HomieDeviceState = 'init' | 'ready' | 'disconnected' | 'sleeping' | 'lost';
 export const HOMIE_DEVICE_STATES: readonly HomieDeviceState[] = [
@@ -24,7 +24,7 @@ export const HOMIE_DEVICE_STATES: readonly HomieDeviceState[] = [
   'lost',
 ];
 
-export interface HomieNodeDescription {
+export interface SimHomieNodeDescription {
   name: string;
   type: string;
   properties: Record<string, SchemaProperty>;
@@ -38,10 +38,10 @@ export interface HomieDescription {
   root?: string;
   parent?: string;
   children?: string[];
-  nodes: Record<string, HomieNodeDescription>;
+  nodes: Record<string, SimHomieNodeDescription>;
 }
 
-export interface HomieDevice {
+export interface SimHomieDevice {
   id: string;
   description: HomieDescription;
   /** Property values by "<node>/<property>". */
@@ -49,9 +49,9 @@ export interface HomieDevice {
 }
 
 /** Every device the panel publishes, root first. */
-export interface HomieTree {
+export interface SimHomieTree {
   rootId: string;
-  devices: HomieDevice[];
+  devices: SimHomieDevice[];
 }
 
 /** Values the publishers keep outside the physical state (settable panel-level properties). */
@@ -63,7 +63,7 @@ export interface PublisherExtras {
 }
 
 export function deviceTopic(deviceId: string, suffix: string): string {
-  return `${HOMIE_PREFIX}/${deviceId}/${suffix}`;
+  return `${SIM_HOMIE_PREFIX}/${deviceId}/${suffix}`;
 }
 
 /** Homie float payload: the exact value (tiny magnitudes and non-finite values read 0). */
@@ -172,7 +172,7 @@ export function describeNode(
   type: string,
   properties: SchemaProperties,
   settable: Record<string, boolean> = {},
-): HomieNodeDescription {
+): SimHomieNodeDescription {
   const out: Record<string, SchemaProperty> = {};
   for (const [id, p] of Object.entries(properties)) {
     const copy: SchemaProperty = { ...p };

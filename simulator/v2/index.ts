@@ -38,34 +38,34 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../http/respond';
-import type { SimPlugin, SimPluginContext } from '../panel';
+import type { SimPlugin, SimPluginContext } from '../plugin';
 import type { SimPanelState } from '../state-types';
 import { SimBroker } from './broker';
 import { PanelCertificates } from './certs';
 import { CommandHandler } from './commands';
-import { V2Credentials } from './credentials';
-import { type DataModel, defaultFirmware, firmwareFits, V1_ONLY_FIRMWARE } from './firmware';
+import { SimV2Credentials } from './credentials';
+import { type SimDataModel, defaultFirmware, firmwareFits, V1_ONLY_FIRMWARE } from './firmware';
 import {
   HOMIE_DEVICE_STATES,
   type HomieDeviceState,
-  type HomieTree,
+  type SimHomieTree,
   type PublisherExtras,
-} from './homie-common';
+} from './sim-homie-common';
 import { EVSE } from './der';
-import { buildFlatTree } from './homie-flat';
-import { buildParentChildTree } from './homie-parent-child';
+import { buildFlatTree } from './sim-homie-flat';
+import { buildParentChildTree } from './sim-homie-parent-child';
 import { HomiePublisher } from './publisher';
-import { createV2RestHandler, V2_PREFIX } from './rest';
+import { createV2RestHandler, V2_PREFIX } from './sim-rest';
 
-export type { DataModel } from './firmware';
+export type { SimDataModel } from './firmware';
 export { FLAT_FIRMWARE, PARENT_CHILD_FIRMWARE, V1_ONLY_FIRMWARE } from './firmware';
-export type { AuthOut } from './rest';
+export type { AuthOut } from './sim-rest';
 export type { BrokerViolation } from './broker';
 export type { CommandRecord } from './commands';
-export type { HomieDeviceState, HomieTree, HomieDescription } from './homie-common';
+export type { HomieDeviceState, SimHomieTree, HomieDescription } from './sim-homie-common';
 
 export interface V2PluginOptions {
-  dataModel: DataModel;
+  dataModel: SimDataModel;
   /** The HOP passphrase (random when omitted; read it from plugin.passphrase). */
   passphrase?: string;
   /**
@@ -121,8 +121,8 @@ interface Running {
 
 export class V2Plugin implements SimPlugin {
   readonly name = 'v2';
-  readonly dataModel: DataModel;
-  readonly credentials: V2Credentials;
+  readonly dataModel: SimDataModel;
+  readonly credentials: SimV2Credentials;
   readonly faultHandlers: NonNullable<SimPlugin['faultHandlers']>;
   private running: Running | null = null;
   private restHandler: ((req: IncomingMessage, res: ServerResponse) => boolean) | null = null;
@@ -145,7 +145,7 @@ export class V2Plugin implements SimPlugin {
     if (opts.dataModel !== 'flat' && opts.dataModel !== 'parent-child')
       throw new Error(`unknown data model: ${String(opts.dataModel)}`);
     this.dataModel = opts.dataModel;
-    this.credentials = new V2Credentials(opts.passphrase);
+    this.credentials = new SimV2Credentials(opts.passphrase);
     this.v1Off = opts.v1Disabled === true;
     this.v2Off = opts.v2Disabled === true;
     this.baseline = { v1Off: this.v1Off, v2Off: this.v2Off };
@@ -298,7 +298,7 @@ export class V2Plugin implements SimPlugin {
   }
 
   /** The Homie tree the current state yields (what a full retained snapshot contains). */
-  currentTree(): HomieTree {
+  currentTree(): SimHomieTree {
     return this.buildTree(this.run().state);
   }
 
@@ -392,7 +392,7 @@ export class V2Plugin implements SimPlugin {
       await r.publisher.setState('ready');
   };
 
-  private buildTree(state: SimPanelState): HomieTree {
+  private buildTree(state: SimPanelState): SimHomieTree {
     return this.dataModel === 'flat'
       ? buildFlatTree(state, this.extras)
       : buildParentChildTree(state, this.extras);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Runs a simulated SPAN panel on loopback until SIGINT/SIGTERM.
- *   node dist/src/simulator/cli.js --help      (npm run sim -- --help)
+ *   node dist/simulator/cli.js --help      (npm run sim -- --help)
  * Prints exactly one line of JSON to stdout once ready, e.g.
  *   {"ready":true,"http":41234,"control":41235,"mqtt":null,"serial":"nj-2316-AC9Z"}
  * Everything else (errors) goes to stderr.
@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import type { CliExtension, CliOptionSpec } from './cli-extension';
 import { SimulatedPanel, type SimulatedPanelOptions } from './panel';
 
-const USAGE = `Usage: node dist/src/simulator/cli.js [options]   (or: npm run sim -- [options])
+const USAGE = `Usage: node dist/simulator/cli.js [options]   (or: npm run sim -- [options])
 
 Simulated SPAN panel (v1 REST face, keep-alive behaviour, fault injection, control API).
 
@@ -32,7 +32,7 @@ Options:
 
 Once ready, prints one JSON line: {"ready":true,"http":<port>,"control":<port>,"mqtt":<port|null>,"serial":"..."}
 Control API (on the control port): GET /state, GET|POST|DELETE /faults, GET|DELETE /stats, POST /proximity,
-POST /reboot, POST /tokens, POST /tokens/revoke. See src/simulator/control/server.ts.
+POST /reboot, POST /tokens, POST /tokens/revoke. See simulator/control/server.ts.
 `;
 
 const CORE_OPTIONS: Record<string, CliOptionSpec> = {

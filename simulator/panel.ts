@@ -3,7 +3,7 @@
  * (v1 REST built in, more faces through plugins), the control API, fault injection, request counters and a
  * physics timer. `close()` releases every listener, socket (including hung ones) and timer.
  *
- * Plugin hook (used by the v2 MQTT/Homie face in src/simulator/v2/):
+ * Plugin hook (used by the v2 MQTT/Homie face in simulator/v2/):
  *
  *   const plugin: SimPlugin = {
  *     name: 'v2',
@@ -23,7 +23,7 @@
 import { DEFAULT_PROXIMITY_WINDOW_MS, ProximityWindow } from './auth/proximity';
 import { TokenRegistry } from './auth/tokens';
 import { ControlServer } from './control/server';
-import { FaultController, type PluginFaultHandler } from './faults/controller';
+import { FaultController } from './faults/controller';
 import {
   type CloseWith,
   DEFAULT_KEEP_ALIVE,
@@ -31,27 +31,11 @@ import {
   type KeepAliveOptions,
 } from './http/keep-alive';
 import { RequestStats } from './http/request-stats';
-import { type RequestHandler, SimHttpServer } from './http/server';
+import { SimHttpServer } from './http/server';
 import { advertisePanel } from './mdns-advertiser';
+import type { SimPlugin } from './plugin';
 import { PanelState, type PanelStateOptions } from './state';
 import { createV2Plugin, type V2Plugin, type V2PluginOptions } from './v2';
-
-export interface SimPluginContext {
-  state: PanelState;
-  faults: FaultController;
-  tokens: TokenRegistry;
-  /** Where the panel's API listener is. */
-  http: { host: string; port: number };
-}
-
-export interface SimPlugin {
-  name: string;
-  start(ctx: SimPluginContext): Promise<{ mqtt?: number } | void>;
-  close(): Promise<void>;
-  httpHandler?: RequestHandler;
-  faultHandlers?: Record<string, PluginFaultHandler>;
-  clearFaults?: () => void | Promise<void>;
-}
 
 export interface SimulatedPanelOptions extends PanelStateOptions {
   /** Default '127.0.0.1'. */
@@ -77,7 +61,7 @@ export interface SimulatedPanelOptions extends PanelStateOptions {
   plugins?: SimPlugin[];
   /**
    * Serve the v2 "SPAN API" face too (REST bootstrap + MQTTS broker with the Homie tree), e.g.
-   * `{ dataModel: 'flat' }`; reach it through `panel.v2`. See src/simulator/v2/index.ts.
+   * `{ dataModel: 'flat' }`; reach it through `panel.v2`. See simulator/v2/index.ts.
    */
   v2Api?: V2PluginOptions;
   /**

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 
-export class V2Credentials {
+export class SimV2Credentials {
   private currentPassphrase: string;
   private readonly brokerPasswords = new Set<string>();
 
