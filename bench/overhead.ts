@@ -202,7 +202,7 @@ async function run(args: Args): Promise<BenchResult> {
     notes.push(
       `Goal missed on CPU: our cycle costs ${fmt(cpuRatio)}× the floor (${fmt(s.ours.cpuMedian, 3)} ms vs ` +
         `${fmt(s.floor.cpuMedian, 3)} ms). Plain axios alone is already ${fmt(axiosShare)}× the floor, our transport ` +
-        `(axios + axios-retry + per-call AbortController/deadline + validation + normalization into the model) ` +
+        `(axios + the in-request retry policy + per-call AbortController/deadline + validation + normalization into the model) ` +
         `${fmt(transportShare)}×; the supervisor on top adds ${supervisorCost(s.ours.cpuMedian, s.transport.cpuMedian)}. ` +
         `In absolute terms that is ${fmt(((s.ours.cpuMedian ?? 0) / 1000) * 100, 3)} % of one core at a 1 s interval.`,
     );

@@ -159,7 +159,7 @@ function machine(root: string): MachineInfo {
     packageName: pkg.name,
     packageVersion: pkg.version,
     versions: Object.fromEntries(
-      ['node-red', 'axios', 'axios-retry', 'mqtt', 'aedes', 'node-red-node-test-helper'].map((p) => [
+      ['node-red', 'axios', 'mqtt', 'aedes', 'node-red-node-test-helper'].map((p) => [
         p,
         versionOf(root, p),
       ]),

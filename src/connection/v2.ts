@@ -103,8 +103,6 @@ function transportFor(
     dataModel: ctx.detected?.api === 'v2' ? ctx.detected.dataModel : undefined,
     logger,
     httpTimeoutMs: timing.requestTimeoutMs,
-    // The supervisor owns long-term backoff; the MQTT reconnect loop only needs to keep up with it.
-    reconnectMaxMs: timing.backoffCapMs,
     caTrust: config.caTrust,
     energyGuard: ctx.energyGuard,
   });

@@ -7,7 +7,11 @@ import type { ApiKind, DataModel, PanelSnapshot, RelayState, ShedPriority } from
  * Contract:
  * - every method settles before `signal` aborts (no promise may hang);
  * - failures are thrown as `PanelError` with a class (see errors.ts);
- * - no method retries across cycles: long-term retry and backoff belong to the supervisor.
+ * - one owner of retry timing: the supervisor decides when a panel is tried again. A transport does only
+ *   what one attempt needs (v1: at most one in-request retry of a GET, see http/in-request-retry.ts; v2:
+ *   one connection attempt per read or probe while disconnected) and never reconnects or retries on a
+ *   schedule of its own. A push transport reports what happened to its connection (connected, lost,
+ *   refused, TLS failure) through `onConnectionChange`; the supervisor's next cycle reconnects.
  */
 export interface PanelTransport {
   readonly api: ApiKind;
@@ -26,7 +30,10 @@ export interface PanelTransport {
    */
   checkAuth?(signal: AbortSignal): Promise<void>;
 
-  /** Drop pooled sockets / rebuild the client from scratch; called by the supervisor after an outage. */
+  /**
+   * Drop pooled sockets / rebuild the client from scratch; called by the supervisor after an outage (v2:
+   * drops the connection and starts a fresh attempt now, CA fetched again).
+   */
   reset(): void;
 
   /** Sends a relay command once. Resolves with the confirmed or unconfirmed outcome; throws when refused. */
@@ -55,7 +62,11 @@ export interface PanelTransport {
    */
   onData?(listener: () => void): void;
 
-  /** Push transports report connection-level trouble here (e.g. the MQTT client lost its session). */
+  /**
+   * Push transports report each change of their connection here, once: `true` when connected, `false` with
+   * the error when a connection is lost or an attempt fails (refused, TLS failure…). Nothing reconnects
+   * until the supervisor's next cycle asks (readSnapshot, probe) or reset() is called.
+   */
   onConnectionChange?(listener: (connected: boolean, error?: Error) => void): void;
 
   /** Releases every socket, timer and client. Idempotent. */

@@ -68,7 +68,7 @@ describe('package fitness for the palette manager and the flow library', () => {
   it('keeps runtime dependencies few (D01) and does not depend on node-red itself', () => {
     const deps = Object.keys(pkg.dependencies ?? {});
     assert.ok(deps.length <= 6, `${deps.length} runtime dependencies`);
-    assert.deepEqual(deps.sort(), ['axios', 'axios-retry', 'mqtt', 'multicast-dns']);
+    assert.deepEqual(deps.sort(), ['axios', 'mqtt', 'multicast-dns']);
     assert.ok(!deps.includes('node-red'));
   });
 

@@ -48,7 +48,7 @@ describe('v1 transport against the simulated panel: in-request retries', functio
       const started = Date.now();
       const err = await rejectsWith(t.probe(live()));
       assert.equal(panel.stats.count('GET', STATUS), 1, `HTTP ${status}`);
-      // Retry-After: 3600 must not make us wait (axios-retry would honour it without a cap).
+      // Retry-After: 3600 must not make us wait (a generic retry library would honour it without a cap).
       assert.ok(Date.now() - started < 1000);
       if (retryAfterS) assert.equal(err.retryAfterMs, retryAfterS * 1000);
     }

@@ -53,8 +53,6 @@ export class V2Harness {
       mqttPort: p.panel.ports.mqtt ?? undefined,
       credentials: { brokerPassword: password, serial: username },
       logger: this.logger,
-      reconnectInitialMs: 50,
-      reconnectMaxMs: 300,
       connectTimeoutMs: 3000,
       httpTimeoutMs: 2000,
       commandTimeoutMs: 2000,
@@ -63,6 +61,31 @@ export class V2Harness {
     this.track(t);
     return t;
   }
+
+  /**
+   * Plays the supervisor's part for a transport tested alone: a connection attempt (probe) every `everyMs`
+   * while it is not connected. The transport never tries again on its own; until cleanup() or stop().
+   */
+  keepTrying(t: V2Transport, everyMs = 50): { stop(): void } {
+    let running = true;
+    const run = async () => {
+      while (running) {
+        if (!t.isConnected) await t.probe(deadline(2000)).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, everyMs));
+      }
+    };
+    const done = run();
+    const driver = {
+      stop: () => {
+        running = false;
+        return done;
+      },
+    };
+    this.drivers.push(driver);
+    return driver;
+  }
+
+  private readonly drivers: Array<{ stop(): Promise<void> }> = [];
 
   track(t: V2Transport): V2Transport {
     this.transports.push(t);
@@ -87,6 +110,7 @@ export class V2Harness {
   }
 
   async cleanup(): Promise<void> {
+    await Promise.all(this.drivers.splice(0).map((d) => d.stop()));
     await Promise.all(this.transports.splice(0).map((t) => t.close()));
     await Promise.all(this.panels.splice(0).map((p) => p.panel.close()));
   }
@@ -118,6 +142,19 @@ export async function waitFor<T>(
     }
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** What the supervisor's next cycle does after a lost connection: attempts (probes) until connected. */
+export async function reconnectAsSupervisorWould(t: V2Transport, ms = 8000): Promise<void> {
+  await waitFor(
+    () =>
+      t.probe(deadline(2000)).then(
+        () => t.isConnected,
+        () => false,
+      ),
+    ms,
+    'a reconnect on the next attempt',
+  );
 }
 
 export async function rejectsWith(p: Promise<unknown>, cls?: ErrorClass): Promise<PanelError> {

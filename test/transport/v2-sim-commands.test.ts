@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { SimCircuit } from '../../simulator/state-types';
-import { deadline, rejectsWith, V2Harness, waitFor } from './v2-helpers';
+import { deadline, reconnectAsSupervisorWould, rejectsWith, V2Harness, waitFor } from './v2-helpers';
 
 /**
  * Relay and priority commands over MQTT against the simulated panel: sent once on the data model's `/set`
@@ -119,7 +119,8 @@ describe('v2 commands on the simulated panel', function () {
     await waitFor(() => !t.isConnected, 5000);
     h.sawError(await rejectsWith(t.setRelay(c.id, 'OPEN', deadline(2000)), 'refused-command'));
     await p.panel.faults.inject({ kind: 'broker-up' });
-    await waitFor(() => t.isConnected, 8000);
+    await reconnectAsSupervisorWould(t);
+    assert.ok(t.isConnected);
     await t.readSnapshot(deadline(5000));
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(p.v2.commandLog, [], 'no queued command reached the panel');

@@ -64,8 +64,6 @@ describe('v2 transport on the simulated panel: detection, registration, snapshot
       credentials: null,
       passphrase: PASSPHRASE,
       logger: h.logger,
-      reconnectInitialMs: 50,
-      reconnectMaxMs: 300,
     });
     h.track(transport);
     assert.equal(registered, true);

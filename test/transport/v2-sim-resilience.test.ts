@@ -1,13 +1,21 @@
 import assert from 'node:assert/strict';
 import type { PanelSnapshot } from '../../src/model/panel';
 import { PanelError } from '../../src/transport/errors';
-import { deadline, rejectsWith, V2Harness, waitFor, type V2Panel } from './v2-helpers';
+import {
+  deadline,
+  reconnectAsSupervisorWould,
+  rejectsWith,
+  V2Harness,
+  waitFor,
+  type V2Panel,
+} from './v2-helpers';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Connection resilience against the simulated panel (span-api.md §8 #242 and #259): broker outages, CA
- * rotation, CA downloads failing mid-outage, retained wipe and replay, Homie $state, stale data, login
- * refusal. Reconnect caps are small (50 → 300 ms) so recovery is fast; nothing outside the transport helps.
+ * Connection resilience against the simulated panel: broker outages, CA rotation, CA downloads failing
+ * mid-outage, retained wipe and replay, Homie $state, stale data, login refusal. The transport never tries
+ * again on its own (the supervisor owns retry timing, see src/transport/transport.ts): where a test needs
+ * reconnects, `h.keepTrying(t)` plays the supervisor's cycles with a probe every 50 ms.
  */
 
 async function connected(t: { isConnected: boolean }, ms = 8000): Promise<void> {
@@ -28,18 +36,19 @@ describe('v2 transport resilience on the simulated panel', function () {
   });
 
   for (const model of ['flat', 'parent-child'] as const) {
-    it(`${model}: broker down for a while, then up → reconnects on its own and reports both changes`, async () => {
+    it(`${model}: broker down for a while, then up → reconnects on the attempts asked for and reports both changes`, async () => {
       const p = await h.panel(model);
       const t = h.transport(p);
       const changes: boolean[] = [];
       t.onConnectionChange((up) => changes.push(up));
       await t.readSnapshot(deadline(5000));
+      h.keepTrying(t);
       await p.panel.faults.inject({ kind: 'broker-down' });
       await disconnected(t);
       const down = await rejectsWith(t.readSnapshot(deadline(2000)));
       h.sawError(down);
       assert.ok(['refused', 'broker', 'timeout'].includes(down.errorClass), down.errorClass);
-      await new Promise((r) => setTimeout(r, 700)); // several failed attempts with the capped backoff
+      await new Promise((r) => setTimeout(r, 700)); // several failed attempts, one per probe
       assert.ok(t.stats.connectAttempts >= 4, `attempts while down: ${t.stats.connectAttempts}`);
       assert.ok(t.stats.rebuilds >= 2, 'three consecutive failures rebuild the client (CA fetched again)');
       assert.ok(t.stats.caFetches >= 2);
@@ -51,10 +60,11 @@ describe('v2 transport resilience on the simulated panel', function () {
     });
   }
 
-  it('CA rotated while running → the transport re-fetches the CA, rebuilds and is connected again', async () => {
+  it('CA rotated while running → the next attempts re-fetch the CA, rebuild and are connected again', async () => {
     const p = await h.panel('flat');
     const t = h.transport(p);
     await t.readSnapshot(deadline(5000));
+    h.keepTrying(t);
     const oldCa = p.v2.caPem;
     await p.panel.faults.inject({ kind: 'ca-rotation' });
     assert.notEqual(p.v2.caPem, oldCa);
@@ -64,17 +74,18 @@ describe('v2 transport resilience on the simulated panel', function () {
     await t.readSnapshot(deadline(5000));
   });
 
-  it('a CA download answering 502 during an outage does not stop the loop', async () => {
+  it('a CA download answering 502 during an outage does not stop the attempts', async () => {
     const p = await h.panel('parent-child');
     const t = h.transport(p);
     await t.readSnapshot(deadline(5000));
+    h.keepTrying(t);
     await p.panel.faults.inject({ kind: 'broker-down' });
     const fault = p.panel.faults.status(502, { path: '/api/v2/certificate/ca' });
     // The CA changes while the panel is down (a firmware upgrade): the old one cannot work any more.
     await p.panel.faults.inject({ kind: 'ca-rotation' });
     await waitFor(() => t.stats.caFetchFailures >= 2, 10_000, 'CA fetches failing with 502');
     const attempts = t.stats.connectAttempts;
-    await waitFor(() => t.stats.connectAttempts > attempts, 5000, 'the loop to keep trying');
+    await waitFor(() => t.stats.connectAttempts > attempts, 5000, 'the attempts to go on with the old CA');
     assert.ok(
       h.logs.some((l) => l.startsWith('debug') && /CA failed .*502/.test(l)),
       'CA failure logged at debug',
@@ -190,7 +201,7 @@ describe('v2 transport resilience on the simulated panel', function () {
     );
   });
 
-  it('a refused broker login is classified auth; the loop then waits for reset() (the supervisor owns that retry)', async () => {
+  it('a refused broker login is classified auth; no login again until reset() (the supervisor owns that retry)', async () => {
     const p = await h.panel('flat');
     const t = h.transport(p, {
       credentials: { brokerPassword: 'not-the-password', serial: p.panel.state.identity.serial },
@@ -201,9 +212,57 @@ describe('v2 transport resilience on the simulated panel', function () {
     await sleep(2500);
     assert.equal(p.v2.broker.authFailures, refused, 'no reconnect loop of its own after a refused login');
     await rejectsWith(t.readSnapshot(deadline(1000)), 'auth');
+    assert.equal(p.v2.broker.authFailures, refused, 'a read after the refusal does not log in again');
     t.reset();
     await waitFor(() => p.v2.broker.authFailures > refused, 5000, 'another login after reset()');
     h.assertNoSecrets(['not-the-password']);
+  });
+
+  it('a lost connection is reported once and not retried by the transport: the next attempt is asked for', async () => {
+    const p = await h.panel('flat');
+    const t = h.transport(p);
+    const changes: Array<[boolean, string | undefined]> = [];
+    t.onConnectionChange((up, e) => changes.push([up, e && (e as PanelError).errorClass]));
+    await t.readSnapshot(deadline(5000));
+    await p.panel.faults.inject({ kind: 'broker-down' });
+    await disconnected(t);
+    const attempts = t.stats.connectAttempts;
+    await sleep(1000);
+    assert.equal(t.stats.connectAttempts, attempts, 'no reconnect loop of its own while the broker is down');
+    await p.panel.faults.inject({ kind: 'broker-up' });
+    await sleep(500);
+    assert.equal(t.isConnected, false, 'not reconnected behind the caller');
+    assert.equal(t.stats.connectAttempts, attempts);
+    await reconnectAsSupervisorWould(t);
+    assert.equal(t.stats.connectAttempts, attempts + 1, 'one attempt, when asked');
+    assert.deepEqual(changes, [
+      [true, undefined],
+      [false, changes[1]?.[1]],
+      [true, undefined],
+    ]);
+    assert.ok(['refused', 'broker'].includes(String(changes[1][1])), `lost: ${String(changes[1][1])}`);
+  });
+
+  it('a refused TLS handshake is reported through the connection change, and the next attempt re-fetches the CA', async () => {
+    const p = await h.panel('flat');
+    const t = h.transport(p);
+    const changes: Array<[boolean, string | undefined]> = [];
+    t.onConnectionChange((up, e) => changes.push([up, e && (e as PanelError).errorClass]));
+    await t.readSnapshot(deadline(5000));
+    const fetches = t.stats.caFetches;
+    await p.panel.faults.inject({ kind: 'ca-rotation' });
+    await disconnected(t);
+    // The first attempt still pins the old CA: TLS refuses it.
+    const e = await rejectsWith(t.probe(deadline(5000)), 'tls');
+    h.sawError(e);
+    assert.equal(t.stats.caFetches, fetches, 'that attempt used the CA it had');
+    await reconnectAsSupervisorWould(t);
+    assert.equal(t.stats.caFetches, fetches + 1, 'the attempt after a TLS failure fetched the CA again');
+    assert.equal(t.stats.caChanges, 1);
+    assert.deepEqual(
+      changes.map(([up]) => up),
+      [true, false, true],
+    );
   });
 
   it('reset() drops the connection and rebuilds at once; close() ends everything', async () => {

@@ -1,10 +1,9 @@
 import http from 'node:http';
 import type { LookupFunction, Socket } from 'node:net';
-import axios, { type AxiosError, type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
-import axiosRetry from 'axios-retry';
+import axios, { type AxiosInstance } from 'axios';
 import { PanelError } from '../errors';
-import { classifyHttpError, isStaleSocketFailure } from './classify';
-import { parseRetryAfter } from './retry-after';
+import { classifyHttpError } from './classify';
+import { pause, retryDelay, type RetryPolicyOptions, type RetryStats } from './in-request-retry';
 import { RetryBudget } from './retry-budget';
 import { settleBy } from '../../util/settle-by';
 
@@ -55,24 +54,13 @@ export interface HttpResult {
   text: string;
 }
 
-interface CallMeta {
-  deadlineAt: number;
-  path: string;
-}
+export type { RetryStats } from './in-request-retry';
 
-const GATEWAY = new Set([502, 503, 504]);
 const MAX_IDLE_SOCKET_MS = 4000;
 
-/** Counts of what the in-request retry layer did; exposed for tests and diagnostics. */
-export interface RetryStats {
-  staleSocketRetries: number;
-  gatewayRetries: number;
-  gatewayRetriesDenied: number;
-}
-
 /**
- * One per panel: a keep-alive agent tuned against the panel's 5 s idle close (resilience.md §6.5), one axios
- * instance with axios-retry attached once, and a deadline on every call. Every failure leaves as a classified
+ * One per panel: a keep-alive agent tuned against the panel's 5 s idle close, one axios instance, the
+ * in-request retry policy (in-request-retry.ts) and a deadline on every call. Every failure leaves as a classified
  * PanelError; every success is a 2xx with its raw body text (callers parse and validate it).
  */
 export class PanelHttpClient {
@@ -88,10 +76,7 @@ export class PanelHttpClient {
   private currentAgent: http.Agent;
   private readonly instance: AxiosInstance;
   private readonly logger: DebugLogger | undefined;
-  private readonly random: () => number;
-  private readonly callMeta = new WeakMap<AbortSignal, CallMeta>();
-  /** Planned delay for the retry of a given error, decided in retryCondition and read by retryDelay. */
-  private readonly plannedDelay = new WeakMap<object, number>();
+  private readonly retryPolicy: RetryPolicyOptions;
   private readonly inFlight = new Set<AbortController>();
   private closed = false;
 
@@ -103,7 +88,6 @@ export class PanelHttpClient {
     this.idleSocketMs = Math.min(opts.idleSocketMs ?? 3000, MAX_IDLE_SOCKET_MS);
     this.mitigation = opts.mitigation ?? true;
     this.logger = opts.logger;
-    this.random = opts.random ?? Math.random;
     this.retryBudget = opts.retryBudget ?? new RetryBudget();
     this.lookup = opts.lookup;
     this.currentAgent = this.makeAgent();
@@ -121,26 +105,16 @@ export class PanelHttpClient {
       proxy: false,
       headers: { Accept: 'application/json', 'User-Agent': 'node-red-span-panel' },
     });
-    // Always the current agent, also on axios-retry's second attempt after a reset().
-    this.instance.interceptors.request.use((config: InternalAxiosRequestConfig) => {
-      config.httpAgent = this.currentAgent;
-      return config;
-    });
-    axiosRetry(this.instance, {
-      retries: 1,
-      // The retry gets a full per-attempt timeout; the call deadline still bounds the whole call.
-      shouldResetTimeout: true,
-      retryCondition: (err) => this.shouldRetry(err),
-      // Our own delay function: never axios-retry's default, which honours Retry-After without a cap.
-      retryDelay: (_n, err) => this.plannedDelay.get(err) ?? 0,
-      onRetry: (_n, err) => {
-        const delay = Math.round(this.plannedDelay.get(err) ?? 0);
-        const path = err.config?.signal ? this.callMeta.get(err.config.signal as AbortSignal)?.path : '';
-        this.logger?.debug(
-          `GET ${path}: retrying once in ${delay} ms after ${err.response ? `HTTP ${err.response.status}` : (err.code ?? err.message)}`,
-        );
+    this.retryPolicy = {
+      mitigation: this.mitigation,
+      requestTimeoutMs: this.requestTimeoutMs,
+      budget: this.retryBudget,
+      random: opts.random ?? Math.random,
+      dropIdleSockets: () => {
+        for (const socket of socketsOf(this.currentAgent.freeSockets)) socket.destroy();
       },
-    });
+      stats: this.retryStats,
+    };
   }
 
   /** The agent currently in use (tests check pooling, reset and close through it). */
@@ -164,37 +138,6 @@ export class PanelHttpClient {
     return new http.Agent(this.mitigation ? { ...base, timeout: this.idleSocketMs } : base);
   }
 
-  private shouldRetry(err: AxiosError): boolean {
-    const signal = err.config?.signal as AbortSignal | undefined;
-    const meta = signal ? this.callMeta.get(signal) : undefined;
-    // Not one of our calls, or canceled/aborted by us: never retried (axios-retry would "retry" ERR_CANCELED).
-    if (!meta || !signal || signal.aborted || this.closed) return false;
-    if (err.code === 'ERR_CANCELED' || err.code === 'ECONNABORTED' || err.code === 'ETIMEDOUT') return false;
-    // Writes are sent exactly once.
-    if ((err.config?.method ?? '').toLowerCase() !== 'get') return false;
-
-    if (isStaleSocketFailure(err)) {
-      if (!this.mitigation) return false;
-      // Pooled sockets idle at least as long as this one are just as dead: the retry must not pick one.
-      for (const socket of socketsOf(this.currentAgent.freeSockets)) socket.destroy();
-      this.plannedDelay.set(err, 0);
-      this.retryStats.staleSocketRetries += 1;
-      return true;
-    }
-    const status = err.response?.status;
-    if (status === undefined || !GATEWAY.has(status)) return false;
-    // A server that names its own delay is rate limiting: the supervisor honours that, not us.
-    if (parseRetryAfter(err.response?.headers?.['retry-after']) !== undefined) return false;
-    const delay = 250 + this.random() * 750;
-    if (Date.now() + delay + this.requestTimeoutMs > meta.deadlineAt || !this.retryBudget.tryAcquire()) {
-      this.retryStats.gatewayRetriesDenied += 1;
-      return false;
-    }
-    this.plannedDelay.set(err, delay);
-    this.retryStats.gatewayRetries += 1;
-    return true;
-  }
-
   /** Sends one call (GET: at most one in-request retry; POST: exactly once). Throws a classified PanelError. */
   async request(call: HttpCall): Promise<HttpResult> {
     const ctx = { method: call.method, path: call.path };
@@ -210,18 +153,35 @@ export class PanelHttpClient {
       () => ctrl.abort(new PanelError('timeout', `no complete answer within ${this.callDeadlineMs} ms`)),
       this.callDeadlineMs,
     );
-    this.callMeta.set(ctrl.signal, { deadlineAt: Date.now() + this.callDeadlineMs, path: call.path });
+    const deadlineAt = Date.now() + this.callDeadlineMs;
     this.inFlight.add(ctrl);
+    const send = () =>
+      settleBy(
+        this.instance.request<string>({
+          method: call.method,
+          url: call.path,
+          signal: ctrl.signal,
+          // The current agent, also for the retry after a reset().
+          httpAgent: this.currentAgent,
+          headers: call.token ? { Authorization: `Bearer ${call.token}` } : {},
+          data: call.body,
+        }),
+        ctrl.signal,
+      );
     try {
-      const sent = this.instance.request<string>({
-        method: call.method,
-        url: call.path,
-        signal: ctrl.signal,
-        headers: call.token ? { Authorization: `Bearer ${call.token}` } : {},
-        data: call.body,
-        ...(call.method === 'GET' ? {} : { 'axios-retry': { retries: 0 } }),
-      });
-      const res = await settleBy(sent, ctrl.signal);
+      let res;
+      try {
+        res = await send();
+      } catch (e) {
+        const canceled = ctrl.signal.aborted || this.closed;
+        const delay = retryDelay(e, { method: call.method, deadlineAt, canceled }, this.retryPolicy);
+        if (delay === null) throw e;
+        this.logger?.debug(
+          `${call.method} ${call.path}: retrying once in ${Math.round(delay)} ms after ${why(e)}`,
+        );
+        await pause(delay, ctrl.signal);
+        res = await send();
+      }
       this.retryBudget.recordSuccess();
       return { status: res.status, text: typeof res.data === 'string' ? res.data : String(res.data ?? '') };
     } catch (e) {
@@ -258,6 +218,11 @@ export class PanelHttpClient {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
+}
+
+function why(e: unknown): string {
+  const err = e as { response?: { status: number }; code?: string; message?: string };
+  return err.response ? `HTTP ${err.response.status}` : (err.code ?? err.message ?? String(e));
 }
 
 function socketsOf(pool: NodeJS.ReadOnlyDict<Socket[]>): Socket[] {
