@@ -1,6 +1,6 @@
 import type { EnergyGuard } from '../model/energy-guard';
 import type { TimingPolicy } from '../supervisor/timing';
-import type { Logger } from '../supervisor/types';
+import type { Logger } from '../util/logger';
 import { detectApi, type DetectResult } from '../transport/detect';
 import { PanelError } from '../transport/errors';
 import type { PanelTransport } from '../transport/transport';

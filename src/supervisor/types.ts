@@ -46,13 +46,7 @@ export interface SupervisorListener {
   onData?(event: DataEvent): void;
 }
 
-/** Logging sink with Node-RED's levels; the supervisor never logs a secret. */
-export interface Logger {
-  debug(msg: string): void;
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-}
+export type { Logger } from '../util/logger';
 
 /**
  * What a config node (and through it every worker node) uses. One instance per panel; implemented by
