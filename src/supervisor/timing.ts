@@ -1,6 +1,6 @@
 /**
- * Timing policy derived from the poll interval P (resilience.md §6.4). Kept in one place so the supervisor,
- * the transports and the tests agree on the recovery bound.
+ * Timing policy derived from the poll interval P (docs/resilience.md §4). Kept in one place so the
+ * supervisor, the transports and the tests agree on the recovery bound.
  */
 export interface TimingPolicy {
   intervalMs: number;

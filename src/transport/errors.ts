@@ -1,6 +1,6 @@
 /**
  * Every failure talking to a panel is classified once, here, so the supervisor can decide what to do
- * without looking at transport details. The classes follow resilience.md §6.3.
+ * without looking at transport details. The classes follow docs/resilience.md §3.
  */
 export type ErrorClass =
   /** ECONNRESET/EPIPE/"socket hang up" on a reused keep-alive socket the panel had already closed. */

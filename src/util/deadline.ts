@@ -2,10 +2,12 @@ import { settleBy } from './settle-by';
 
 /**
  * An AbortController that aborts itself with `reason()` after `ms`, the one shape of every bounded call
- * (a cycle, a command, a registration, an editor request). `dispose()` clears the timer; call it in `finally`.
+ * (a cycle, a command, a registration, an editor request). `dispose()` clears the timer; call it in
+ * `finally`.
  */
 export class Deadline extends AbortController {
   private timer: NodeJS.Timeout | null;
+  private readonly cleanups: Array<() => void> = [];
 
   constructor(ms: number, reason: () => unknown) {
     super();
@@ -15,9 +17,16 @@ export class Deadline extends AbortController {
     }, ms);
   }
 
+  /** Also runs `cleanup` on dispose (e.g. removes another abort trigger's listener). */
+  whenDisposed(cleanup: () => void): this {
+    this.cleanups.push(cleanup);
+    return this;
+  }
+
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
   }
 }
 

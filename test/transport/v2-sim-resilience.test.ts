@@ -5,8 +5,8 @@ import { deadline, rejectsWith, V2Harness, waitFor, type V2Panel } from './v2-he
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Connection resilience against the simulated panel (span-api.md §8 #242 and #259): broker outages, CA
- * rotation, CA downloads failing mid-outage, retained wipe and replay, Homie $state, stale data, login
+ * Connection resilience against the simulated panel (docs/resilience.md §1, §6 and §7 #16): broker outages,
+ * CA rotation, CA downloads failing mid-outage, retained wipe and replay, Homie $state, stale data, login
  * refusal. Reconnect caps are small (50 → 300 ms) so recovery is fast; nothing outside the transport helps.
  */
 

@@ -3,9 +3,9 @@ import { PanelError } from '../errors';
 import { parseJsonObject, v2Request, V2_PATHS, type V2Endpoint } from './rest';
 
 /**
- * POST /api/v2/auth/register (span-api.md §4.2): with the hop passphrase from the SPAN Home app, or without
- * it during the door-proximity window. The answer carries the MQTT broker login. The caller persists the
- * credentials (every call creates a new client entry on the panel).
+ * POST /api/v2/auth/register (docs/panel-api.md §3.1, §4): with the hop passphrase from the SPAN Home app, or
+ * without it during the door-proximity window. The answer carries the MQTT broker login. The caller persists
+ * the credentials (every call creates a new client entry on the panel).
  *
  * Secrets: the passphrase, the token and the broker password are never logged and never put in an error
  * message. A rejected registration (422) echoes the passphrase in its body, so bodies are never quoted; any

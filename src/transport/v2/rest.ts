@@ -4,11 +4,11 @@ import { PanelError } from '../errors';
 import { classifyHttpError } from '../http/classify';
 
 /**
- * The small v2 REST bootstrap (span-api.md §3.1): status, Homie schema, CA certificate and registration.
- * One short-lived request each, on a non-keep-alive agent (these calls are rare: detection, registration and
- * a CA re-fetch when the MQTT client is rebuilt), so nothing pooled can go stale and close() has nothing to
- * release. Every failure is a classified PanelError whose text names method, path and status only — never a
- * body, which for a rejected registration echoes the passphrase.
+ * The small v2 REST bootstrap (docs/panel-api.md §3.1): status, Homie schema, CA certificate and
+ * registration. One short-lived request each, on a non-keep-alive agent (these calls are rare: detection,
+ * registration and a CA re-fetch when the MQTT client is rebuilt), so nothing pooled can go stale and close()
+ * has nothing to release. Every failure is a classified PanelError whose text names method, path and status
+ * only — never a body, which for a rejected registration echoes the passphrase.
  */
 
 export const V2_PATHS = {
