@@ -12,13 +12,12 @@
  */
 import type { NodeAPI } from 'node-red';
 import { parseHost } from '../../src/connection/config';
+import type { ApiChoice } from '../../src/model/panel';
 import { DEFAULT_MQTT_PORT } from './panel-config';
 import { isPanelConfigNode, type LentSecrets, type PanelConfigNode } from './panel-types';
 
 /** What the editor sends for a password field that holds a stored value it was not shown. */
 export const STORED = '__PWRD__';
-
-export type Api = 'auto' | 'v1' | 'v2';
 
 export class BadRequest extends Error {
   constructor(
@@ -34,7 +33,7 @@ export interface PanelRequest {
   /** The deployed span-panel named by `id`, if any. */
   node: PanelConfigNode | null;
   host: string;
-  api: Api;
+  api: ApiChoice;
   mqttPort: number;
   token?: string;
   passphrase?: string;

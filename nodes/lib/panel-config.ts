@@ -3,6 +3,7 @@
  * what the connection needs. Errors name the field or variable, never a secret value.
  */
 import { parseHost } from '../../src/connection/config';
+import type { ApiChoice } from '../../src/model/panel';
 import { CA_POLICIES, type CaPolicy } from '../../src/transport/v2/ca-trust';
 import { expandEnv, unresolvedEnv } from './env';
 import type { SpanPanelCredentials, SpanPanelDef } from './panel-types';
@@ -12,7 +13,7 @@ export const DEFAULT_MQTT_PORT = 8883;
 
 export interface ResolvedPanelConfig {
   host: string;
-  api: 'auto' | 'v1' | 'v2';
+  api: ApiChoice;
   intervalS: number;
   mqttPort: number;
   /** What to do when a v2 panel presents a different CA (see src/transport/v2/ca-trust.ts). */

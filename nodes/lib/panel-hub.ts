@@ -11,7 +11,7 @@ import { PanelError } from '../../src/transport/errors';
 import { withDeadline } from '../../src/util/deadline';
 import { fanOut } from '../../src/util/fan-out';
 import type { CommandOutcome } from '../../src/transport/transport';
-import type { SettablePriority } from './circuit-command';
+import type { SettablePriority, SettableRelay } from '../../src/model/panel';
 import {
   CA_CHANGED_STATUS,
   CONFIG_ERROR_STATUS,
@@ -105,7 +105,7 @@ export class PanelHub {
     return this.requireSupervisor().refresh();
   }
 
-  async setRelay(circuitId: string, state: 'OPEN' | 'CLOSED'): Promise<CommandOutcome> {
+  async setRelay(circuitId: string, state: SettableRelay): Promise<CommandOutcome> {
     return this.requireSupervisor().setRelay(circuitId, state);
   }
 

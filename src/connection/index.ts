@@ -1,4 +1,4 @@
-import type { PanelSnapshot } from '../model/panel';
+import type { ApiKind, PanelSnapshot } from '../model/panel';
 import { PanelSupervisor, type SupervisorOptions, type TransportCause } from '../supervisor/supervisor';
 import { loopTimingFor, timingFor, type TimingPolicy } from '../supervisor/timing';
 import { SILENT_LOGGER, type Logger } from '../util/logger';
@@ -90,7 +90,7 @@ export async function createTransportFor(
 
 export interface ConnectionTestResult {
   ok: true;
-  api: 'v1' | 'v2';
+  api: ApiKind;
   dataModel: PanelSnapshot['dataModel'];
   serial: string;
   firmwareVersion: string | null;
