@@ -10,6 +10,7 @@ import type { DiagnosticsInput } from '../../src/diagnostics/report';
 import type { DataEvent, HealthEvent } from '../../src/supervisor/types';
 import type { CaChangeEvent } from '../../src/transport/v2/ca-trust';
 import type { ApiChoice, SettablePriority, SettableRelay } from '../../src/model/panel';
+import type { V2Credentials } from '../../src/transport/v2/credentials';
 
 export interface PanelUser {
   /** The user node: its id keys the registration, its status shows the panel's health. */
@@ -84,13 +85,9 @@ export interface SpanPanelDef extends NodeDef {
 }
 
 /** Everything stored in the config node's credentials. All but the first two are written at runtime only. */
-export interface SpanPanelCredentials {
+export interface SpanPanelCredentials extends Partial<V2Credentials> {
   token?: string;
   passphrase?: string;
-  accessToken?: string;
-  brokerUsername?: string;
-  brokerPassword?: string;
-  serial?: string;
   /** The host the v2 registration was made for: a different host means a different panel. */
   registeredHost?: string;
   /** The trusted v2 panel CA (PEM) and the host it was trusted for. */

@@ -1,4 +1,5 @@
 import type { CaTrust } from '../transport/v2/ca-trust';
+import type { V2Credentials } from '../transport/v2/credentials';
 import type { EnergyGuardStore } from '../model/energy-guard';
 import type { ApiChoice } from '../model/panel';
 
@@ -25,15 +26,11 @@ export interface PanelConnectionConfig {
   energyStore?: EnergyGuardStore;
 }
 
-/** The v2 registration result the connection needs to log in to the panel's broker again. */
-export interface StoredV2Credentials {
-  accessToken: string;
-  brokerUsername: string;
-  brokerPassword: string;
-  serial: string;
-  /** The panel CA (PEM) fetched right after an explicit registration, trusted from then on. */
-  caPem?: string;
-}
+/**
+ * The v2 registration result the connection needs to log in to the panel's broker again, with the panel CA
+ * (PEM) fetched right after an explicit registration, trusted from then on.
+ */
+export type StoredV2Credentials = V2Credentials & { caPem?: string };
 
 export interface CredentialStore {
   load(): StoredV2Credentials | null;
