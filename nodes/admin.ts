@@ -16,6 +16,7 @@
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
 import { randomBytes } from 'node:crypto';
+import { Deadline } from '../src/util/deadline';
 import { registerWithPanel, testConnection, type PanelConnectionConfig } from '../src/connection';
 import { adminErrorText, ConcurrencyLimiter, jsonOnly } from './lib/admin-guards';
 import { BadRequest, isDeployedPanelId, parsePanelRequest, type PanelRequest } from './lib/admin-request';
@@ -217,22 +218,13 @@ function connectionConfig(panel: PanelRequest): PanelConnectionConfig {
 }
 
 /** Aborts the panel call when the browser goes away or the panel takes too long. */
-function abortOnCloseOrTimeout(res: Response): AbortController & { dispose(): void } {
-  const abort = new AbortController();
-  const timer = setTimeout(
-    () => abort.abort(new Error('no answer from the panel in time')),
-    REQUEST_TIMEOUT_MS,
-  );
+function abortOnCloseOrTimeout(res: Response): Deadline {
+  const abort = new Deadline(REQUEST_TIMEOUT_MS, () => new Error('no answer from the panel in time'));
   const onClose = () => {
     if (!res.writableEnded) abort.abort(new Error('request closed'));
   };
   res.on('close', onClose);
-  return Object.assign(abort, {
-    dispose: () => {
-      clearTimeout(timer);
-      res.off('close', onClose);
-    },
-  });
+  return abort.whenDisposed(() => res.off('close', onClose));
 }
 
 /** Last resort for a bug in a handler: answer, never leave an unhandled rejection behind. */

@@ -4,7 +4,7 @@
  */
 import type { Node, NodeAPI, NodeStatus } from 'node-red';
 import { createPanelSupervisor, type PanelConnectionConfig } from '../src/connection';
-import type { Logger } from '../src/supervisor/types';
+import type { Logger } from '../src/util/logger';
 import { CaTrust, type CaChangeEvent } from '../src/transport/v2/ca-trust';
 import { registerAdminEndpoints } from './admin';
 import { loadCa, nodeCredentialStore, saveCa, storedCredentials } from './lib/credential-store';

@@ -12,13 +12,12 @@
  */
 import type { NodeAPI } from 'node-red';
 import { parseHost } from '../../src/connection/config';
-import { DEFAULT_MQTT_PORT } from './panel-config';
+import type { ApiChoice } from '../../src/model/panel';
+import { apiChoice, DEFAULT_MQTT_PORT, hostProblem, validPort } from './panel-config';
 import { isPanelConfigNode, type LentSecrets, type PanelConfigNode } from './panel-types';
 
 /** What the editor sends for a password field that holds a stored value it was not shown. */
 export const STORED = '__PWRD__';
-
-export type Api = 'auto' | 'v1' | 'v2';
 
 export class BadRequest extends Error {
   constructor(
@@ -34,7 +33,7 @@ export interface PanelRequest {
   /** The deployed span-panel named by `id`, if any. */
   node: PanelConfigNode | null;
   host: string;
-  api: Api;
+  api: ApiChoice;
   mqttPort: number;
   token?: string;
   passphrase?: string;
@@ -73,17 +72,13 @@ export function parsePanelRequest(RED: NodeAPI, body: unknown): PanelRequest {
     if (host !== rawHost) hideHost(hidden, host, rawHost);
   } else {
     if (ENV_REF.test(rawHost)) throw envRefused('host');
-    try {
-      parseHost(rawHost);
-    } catch (e) {
-      throw new BadRequest(`invalid host: ${(e as Error).message}`);
-    }
+    const problem = hostProblem(rawHost);
+    if (problem) throw new BadRequest(problem);
     host = rawHost;
   }
 
-  const apiRaw = typeof b.api === 'string' && b.api ? b.api : 'auto';
-  if (apiRaw !== 'auto' && apiRaw !== 'v1' && apiRaw !== 'v2')
-    throw new BadRequest('api must be auto, v1 or v2');
+  const apiRaw = apiChoice(b.api);
+  if (apiRaw === null) throw new BadRequest('api must be auto, v1 or v2');
 
   const rawPort = b.mqttPort === undefined || b.mqttPort === null ? '' : String(b.mqttPort).trim();
   let mqttPort: number;
@@ -93,8 +88,7 @@ export function parsePanelRequest(RED: NodeAPI, body: unknown): PanelRequest {
   } else {
     if (ENV_REF.test(rawPort)) throw envRefused('MQTT port');
     mqttPort = Number(rawPort || DEFAULT_MQTT_PORT);
-    if (!Number.isInteger(mqttPort) || mqttPort < 1 || mqttPort > 65535)
-      throw new BadRequest('invalid MQTT port');
+    if (!validPort(mqttPort)) throw new BadRequest('invalid MQTT port');
   }
 
   const lent = node?.secretsFor(host) ?? null;

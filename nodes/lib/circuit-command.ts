@@ -2,13 +2,13 @@
  * Turns a span-circuit input message into a relay and/or priority command, or a clear error.
  * Pure, so every accepted and rejected spelling is unit-tested without a panel.
  */
-import { parsePriority, type ShedPriority } from '../../src/model/panel';
+import { parsePriority, type SettablePriority, type SettableRelay } from '../../src/model/panel';
 
-export type SettablePriority = Exclude<ShedPriority, 'UNKNOWN'>;
+export type { SettablePriority } from '../../src/model/panel';
 
 export interface CircuitCommand {
   /** CLOSED = power on, OPEN = power off (the panel's relay vocabulary). */
-  relay: 'OPEN' | 'CLOSED' | null;
+  relay: SettableRelay | null;
   priority: SettablePriority | null;
   /** EV charger fed by this circuit: the user charge-current ceiling, whole amps. */
   chargeCurrentA: number | null;
@@ -25,7 +25,7 @@ const ON = new Set(['on', 'true', '1', 'closed', 'close']);
 const OFF = new Set(['off', 'false', '0', 'open']);
 
 /** on/true/1/CLOSED → CLOSED; off/false/0/OPEN → OPEN (case-insensitive). Null for anything else. */
-export function parseRelay(value: unknown): 'OPEN' | 'CLOSED' | null {
+export function parseRelay(value: unknown): SettableRelay | null {
   if (typeof value === 'boolean') return value ? 'CLOSED' : 'OPEN';
   if (typeof value === 'number') return value === 1 ? 'CLOSED' : value === 0 ? 'OPEN' : null;
   if (typeof value !== 'string') return null;

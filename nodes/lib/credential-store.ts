@@ -9,17 +9,10 @@
  */
 import type { NodeAPI } from 'node-red';
 import type { CredentialStore, StoredV2Credentials } from '../../src/connection/config';
+import { pickV2Credentials, V2_CREDENTIAL_FIELDS } from '../../src/transport/v2/credentials';
 import type { SpanPanelCredentials } from './panel-types';
 
-export const REGISTRATION_FIELDS = [
-  'accessToken',
-  'brokerUsername',
-  'brokerPassword',
-  'serial',
-  'registeredHost',
-  'caPem',
-  'caHost',
-] as const;
+export const REGISTRATION_FIELDS = [...V2_CREDENTIAL_FIELDS, 'registeredHost', 'caPem', 'caHost'] as const;
 
 /** Raw (not environment-expanded) credentials as stored; a copy. */
 export function storedCredentials(RED: NodeAPI, nodeId: string): SpanPanelCredentials {
@@ -36,10 +29,7 @@ export function saveRegistration(
   // addCredentials replaces the whole set: merge with what is stored (raw, so `${VAR}` references survive).
   const merged: SpanPanelCredentials = {
     ...storedCredentials(RED, nodeId),
-    accessToken: creds.accessToken,
-    brokerUsername: creds.brokerUsername,
-    brokerPassword: creds.brokerPassword,
-    serial: creds.serial,
+    ...pickV2Credentials(creds),
     registeredHost: host,
   };
   if (creds.caPem) {
@@ -57,14 +47,8 @@ export function saveRegistration(
 
 export function loadRegistration(RED: NodeAPI, nodeId: string, host: string): StoredV2Credentials | null {
   const c = storedCredentials(RED, nodeId);
-  if (!c.accessToken || !c.brokerUsername || !c.brokerPassword || !c.serial) return null;
   if (c.registeredHost && c.registeredHost !== host) return null;
-  return {
-    accessToken: c.accessToken,
-    brokerUsername: c.brokerUsername,
-    brokerPassword: c.brokerPassword,
-    serial: c.serial,
-  };
+  return pickV2Credentials(c);
 }
 
 /** The trusted panel CA for `host`, if one is stored. */

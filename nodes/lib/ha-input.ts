@@ -10,6 +10,7 @@
  *   restart); `disconnected`/`error` pause the writes until then.
  * - Anything else (an inject, say): write every entity again now.
  */
+import type { SettableRelay } from '../../src/model/panel';
 
 export type RelayService = 'turn_on' | 'turn_off' | 'toggle';
 
@@ -52,7 +53,7 @@ function entityIds(v: unknown): string[] {
 }
 
 /** The relay state a service asks for, given the current one (toggle flips it). */
-export function requestedRelay(service: RelayService, current: 'OPEN' | 'CLOSED' | null): 'OPEN' | 'CLOSED' {
+export function requestedRelay(service: RelayService, current: SettableRelay | null): SettableRelay {
   if (service === 'turn_on') return 'CLOSED';
   if (service === 'turn_off') return 'OPEN';
   return current === 'CLOSED' ? 'OPEN' : 'CLOSED';

@@ -3,6 +3,7 @@
  * what the connection needs. Errors name the field or variable, never a secret value.
  */
 import { parseHost } from '../../src/connection/config';
+import type { ApiChoice } from '../../src/model/panel';
 import { CA_POLICIES, type CaPolicy } from '../../src/transport/v2/ca-trust';
 import { expandEnv, unresolvedEnv } from './env';
 import type { SpanPanelCredentials, SpanPanelDef } from './panel-types';
@@ -12,7 +13,7 @@ export const DEFAULT_MQTT_PORT = 8883;
 
 export interface ResolvedPanelConfig {
   host: string;
-  api: 'auto' | 'v1' | 'v2';
+  api: ApiChoice;
   intervalS: number;
   mqttPort: number;
   /** What to do when a v2 panel presents a different CA (see src/transport/v2/ca-trust.ts). */
@@ -32,15 +33,12 @@ export function resolvePanelConfig(
   if (!host) return { ok: false, error: 'no panel host configured' };
   const missingHost = unresolvedEnv(host);
   if (missingHost.length) return { ok: false, error: `environment variable ${missingHost[0]} is not set` };
-  try {
-    parseHost(host);
-  } catch (e) {
-    return { ok: false, error: `invalid host: ${(e as Error).message}` };
-  }
+  const hostError = hostProblem(host);
+  if (hostError) return { ok: false, error: hostError };
 
-  const api = String(def.api ?? 'auto').trim() || 'auto';
-  if (api !== 'auto' && api !== 'v1' && api !== 'v2') {
-    return { ok: false, error: `invalid API "${api.slice(0, 20)}": use auto, v2 or v1` };
+  const api = apiChoice(def.api);
+  if (api === null) {
+    return { ok: false, error: `invalid API "${String(def.api).trim().slice(0, 20)}": use auto, v2 or v1` };
   }
 
   const intervalS = numberField(def.interval, DEFAULT_INTERVAL_S);
@@ -51,7 +49,7 @@ export function resolvePanelConfig(
     };
   }
   const mqttPort = numberField(def.mqttPort, DEFAULT_MQTT_PORT);
-  if (mqttPort === null || !Number.isInteger(mqttPort) || mqttPort < 1 || mqttPort > 65535) {
+  if (!validPort(mqttPort)) {
     return { ok: false, error: 'invalid MQTT port: use 1-65535' };
   }
 
@@ -72,6 +70,31 @@ export function resolvePanelConfig(
     config[field] = v;
   }
   return { ok: true, config };
+}
+
+/*
+ * Field rules shared by the runtime (resolvePanelConfig) and the editor endpoints (admin-request.ts), so
+ * "Test connection" accepts exactly what a deploy accepts.
+ */
+
+/** Why `host` cannot be used, or null when it can. */
+export function hostProblem(host: string): string | null {
+  try {
+    parseHost(host);
+    return null;
+  } catch (e) {
+    return `invalid host: ${(e as Error).message}`;
+  }
+}
+
+/** The API setting (empty = auto), or null when it is not one. */
+export function apiChoice(raw: unknown): ApiChoice | null {
+  const api = (raw === undefined || raw === null ? '' : String(raw).trim()) || 'auto';
+  return api === 'auto' || api === 'v1' || api === 'v2' ? api : null;
+}
+
+export function validPort(port: number | null): port is number {
+  return port !== null && Number.isInteger(port) && port >= 1 && port <= 65535;
 }
 
 function numberField(v: unknown, fallback: number): number | null {

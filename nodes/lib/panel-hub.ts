@@ -8,8 +8,10 @@ import type { NodeStatus } from 'node-red';
 import { ConnectionHistory } from '../../src/diagnostics/history';
 import type { DataEvent, HealthEvent, PanelHealthSupervisor } from '../../src/supervisor/types';
 import { PanelError } from '../../src/transport/errors';
+import { withDeadline } from '../../src/util/deadline';
+import { fanOut } from '../../src/util/fan-out';
 import type { CommandOutcome } from '../../src/transport/transport';
-import type { SettablePriority } from './circuit-command';
+import type { SettablePriority, SettableRelay } from '../../src/model/panel';
 import {
   CA_CHANGED_STATUS,
   CONFIG_ERROR_STATUS,
@@ -103,7 +105,7 @@ export class PanelHub {
     return this.requireSupervisor().refresh();
   }
 
-  async setRelay(circuitId: string, state: 'OPEN' | 'CLOSED'): Promise<CommandOutcome> {
+  async setRelay(circuitId: string, state: SettableRelay): Promise<CommandOutcome> {
     return this.requireSupervisor().setRelay(circuitId, state);
   }
 
@@ -116,7 +118,7 @@ export class PanelHub {
     if (this.closed) return;
     if (event.event === 'ca-changed') this.caRefused = !event.ca.accepted;
     this.updateStatus();
-    for (const u of [...this.users.values()]) this.safely(u, () => u.onEvent?.(event, this.currentHealth));
+    this.toUsers((u) => u.onEvent?.(event, this.currentHealth));
   }
 
   /** New credentials were stored (editor registration): the running connection uses them now. */
@@ -176,9 +178,12 @@ export class PanelHub {
     this.unsubscribe?.();
     this.unsubscribe = null;
     this.supervisor = null;
-    const stop = withTimeout(s.stop(), this.opts.stopTimeoutMs ?? 5000).catch((e: unknown) =>
-      this.opts.reportError(`stopping the panel connection: ${(e as Error).message}`),
-    );
+    const ms = this.opts.stopTimeoutMs ?? 5000;
+    const stop = withDeadline(
+      ms,
+      () => new Error(`did not stop within ${ms} ms`),
+      () => s.stop(),
+    ).catch((e: unknown) => this.opts.reportError(`stopping the panel connection: ${(e as Error).message}`));
     this.pendingStops.add(stop);
     void stop.finally(() => this.pendingStops.delete(stop));
     return stop;
@@ -189,7 +194,7 @@ export class PanelHub {
     this.history.onHealth(health);
     this.currentHealth = health;
     this.updateStatus();
-    for (const u of [...this.users.values()]) this.safely(u, () => u.onHealth?.(health));
+    this.toUsers((u) => u.onHealth?.(health));
   }
 
   private onData(from: PanelHealthSupervisor, data: DataEvent): void {
@@ -197,7 +202,7 @@ export class PanelHub {
     this.history.onData(data);
     this.currentData = data;
     this.updateStatus();
-    for (const u of [...this.users.values()]) this.safely(u, () => u.onData?.(data, this.currentHealth));
+    this.toUsers((u) => u.onData?.(data, this.currentHealth));
   }
 
   private updateStatus(): void {
@@ -209,34 +214,20 @@ export class PanelHub {
     if (sameStatus(next, this.status)) return;
     this.status = next;
     const status = this.opts.toNodeStatus(next);
-    for (const u of [...this.users.values()]) this.show(u, status);
+    this.toUsers((u) => (u.showStatus ? u.showStatus(status) : u.node.status(status)));
   }
 
   private show(user: PanelUser, status: NodeStatus): void {
-    this.safely(user, () => (user.showStatus ? user.showStatus(status) : user.node.status(status)));
+    this.toUsers((u) => (u.showStatus ? u.showStatus(status) : u.node.status(status)), [user]);
   }
 
-  private safely(user: PanelUser, fn: () => void): void {
-    try {
-      fn();
-    } catch (e) {
-      this.opts.reportError(`node ${user.node.id} failed handling panel data: ${(e as Error).message}`);
-    }
-  }
-}
-
-function withTimeout(p: Promise<void>, ms: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`did not stop within ${ms} ms`)), ms);
-    p.then(
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      (e: unknown) => {
-        clearTimeout(t);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
+  /** Hands something to every user (or those given); one that throws is reported, the rest still get it. */
+  private toUsers(
+    deliver: (user: PanelUser) => void,
+    users: Iterable<PanelUser> = this.users.values(),
+  ): void {
+    fanOut(users, deliver, (e, user) =>
+      this.opts.reportError(`node ${user.node.id} failed handling panel data: ${e.message}`),
     );
-  });
+  }
 }

@@ -9,7 +9,8 @@ import type { CommandOutcome } from '../../src/transport/transport';
 import type { DiagnosticsInput } from '../../src/diagnostics/report';
 import type { DataEvent, HealthEvent } from '../../src/supervisor/types';
 import type { CaChangeEvent } from '../../src/transport/v2/ca-trust';
-import type { SettablePriority } from './circuit-command';
+import type { ApiChoice, SettablePriority, SettableRelay } from '../../src/model/panel';
+import type { V2Credentials } from '../../src/transport/v2/credentials';
 
 export interface PanelUser {
   /** The user node: its id keys the registration, its status shows the panel's health. */
@@ -55,7 +56,7 @@ export interface PanelConfigNode extends Node {
   secretsFor(host: string): LentSecrets | null;
   /** Trusts the CA certificate the panel presents now (after a refusal under `pinned`); its fingerprint. */
   trustPendingCa(): string | null;
-  readonly api: 'auto' | 'v1' | 'v2';
+  readonly api: ApiChoice;
   readonly health: HealthEvent | null;
   readonly latest: DataEvent | null;
   /** Set when the configuration cannot be used (never contains a secret). */
@@ -63,7 +64,7 @@ export interface PanelConfigNode extends Node {
   register(user: PanelUser): void;
   deregister(user: PanelUser, done: () => void): void;
   refresh(): Promise<DataEvent>;
-  setRelay(circuitId: string, state: 'OPEN' | 'CLOSED'): Promise<CommandOutcome>;
+  setRelay(circuitId: string, state: SettableRelay): Promise<CommandOutcome>;
   setPriority(circuitId: string, priority: SettablePriority): Promise<CommandOutcome>;
   /** Credentials were stored for this node (editor registration): reconnect with them, no redeploy. */
   credentialsChanged(): void;
@@ -84,13 +85,9 @@ export interface SpanPanelDef extends NodeDef {
 }
 
 /** Everything stored in the config node's credentials. All but the first two are written at runtime only. */
-export interface SpanPanelCredentials {
+export interface SpanPanelCredentials extends Partial<V2Credentials> {
   token?: string;
   passphrase?: string;
-  accessToken?: string;
-  brokerUsername?: string;
-  brokerPassword?: string;
-  serial?: string;
   /** The host the v2 registration was made for: a different host means a different panel. */
   registeredHost?: string;
   /** The trusted v2 panel CA (PEM) and the host it was trusted for. */

@@ -1,7 +1,7 @@
-import type { PanelSnapshot } from '../model/panel';
+import type { ApiKind, PanelSnapshot } from '../model/panel';
 import { PanelSupervisor, type SupervisorOptions, type TransportCause } from '../supervisor/supervisor';
-import { timingFor, type TimingPolicy } from '../supervisor/timing';
-import type { Logger } from '../supervisor/types';
+import { loopTimingFor, timingFor, type TimingPolicy } from '../supervisor/timing';
+import { SILENT_LOGGER, type Logger } from '../util/logger';
 import type { PanelTransport } from '../transport/transport';
 import { createV1Transport, type V1TransportOptions } from '../transport/v1';
 import { createApiWatch, type ApiWatchOptions } from './api-watch';
@@ -60,7 +60,7 @@ export function createPanelSupervisor(
   parseHost(config.host); // fail fast on a malformed host, with a clear message
   const { v1, apiCheck, registration, minIntervalMs, ...supervisorTuning } = tuning;
   const intervalMs = runtimeIntervalMs(config.intervalS, minIntervalMs);
-  const timing = timingFor(intervalMs > 0 ? intervalMs : 5000, tuning.timing);
+  const timing = loopTimingFor(intervalMs, tuning.timing);
   const session = new ConnectionSession(config, timing, logger, v1, registration);
   return new PanelSupervisor({
     ...supervisorTuning,
@@ -90,7 +90,7 @@ export async function createTransportFor(
 
 export interface ConnectionTestResult {
   ok: true;
-  api: 'v1' | 'v2';
+  api: ApiKind;
   dataModel: PanelSnapshot['dataModel'];
   serial: string;
   firmwareVersion: string | null;
@@ -105,7 +105,7 @@ export interface ConnectionTestResult {
 export async function testConnection(
   config: PanelConnectionConfig,
   signal: AbortSignal,
-  logger: Logger = quietLogger,
+  logger: Logger = SILENT_LOGGER,
 ): Promise<ConnectionTestResult> {
   const timing = timingFor(5000);
   const transport = await createTransportFor(config, timing, logger, signal);
@@ -155,5 +155,3 @@ export async function registerWithPanel(
     await v1.close();
   }
 }
-
-const quietLogger: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };

@@ -1,5 +1,6 @@
 import { PanelError, asPanelError } from '../transport/errors';
 import { settleBy } from '../util/settle-by';
+import { Deadline } from '../util/deadline';
 
 /**
  * Every successful registration creates a client entry on the panel, so a registration is never started
@@ -66,12 +67,11 @@ export class RegistrationGate {
 
   private start<T>(register: (signal: AbortSignal) => Promise<T>, keep: (r: T) => void): Promise<T> {
     this.started += 1;
-    const abort = new AbortController();
-    this.pendingAbort = abort;
-    const timer = setTimeout(
-      () => abort.abort(new PanelError('timeout', `registration: no answer within ${this.timeoutMs} ms`)),
+    const abort = new Deadline(
       this.timeoutMs,
+      () => new PanelError('timeout', `registration: no answer within ${this.timeoutMs} ms`),
     );
+    this.pendingAbort = abort;
     const p = register(abort.signal).then(
       (r) => {
         keep(r);
@@ -84,7 +84,7 @@ export class RegistrationGate {
       },
     );
     const settled = p.finally(() => {
-      clearTimeout(timer);
+      abort.dispose();
       if (this.pending === settled) this.pending = null;
       if (this.pendingAbort === abort) this.pendingAbort = null;
     });

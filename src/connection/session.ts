@@ -1,7 +1,7 @@
 import { EnergyGuard } from '../model/energy-guard';
 import type { TransportCause } from '../supervisor/supervisor';
 import type { TimingPolicy } from '../supervisor/timing';
-import type { Logger } from '../supervisor/types';
+import type { Logger } from '../util/logger';
 import type { DetectResult } from '../transport/detect';
 import { asPanelError, PanelError } from '../transport/errors';
 import type { PanelTransport } from '../transport/transport';

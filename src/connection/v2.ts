@@ -1,6 +1,6 @@
 import type { EnergyGuard } from '../model/energy-guard';
 import type { TimingPolicy } from '../supervisor/timing';
-import type { Logger } from '../supervisor/types';
+import type { Logger } from '../util/logger';
 import { detectApi, type DetectResult } from '../transport/detect';
 import { PanelError } from '../transport/errors';
 import type { PanelTransport } from '../transport/transport';
@@ -8,8 +8,9 @@ import {
   createV2Transport,
   fetchCaPem,
   fetchV2Status,
+  pickV2Credentials,
   registerV2,
-  type V2Credentials,
+  type V2Registration,
 } from '../transport/v2';
 import type { V2Status } from '../transport/v2/rest';
 import type { PanelConnectionConfig, StoredV2Credentials } from './config';
@@ -108,13 +109,9 @@ function transportFor(
   });
 }
 
-function stored2(c: V2Credentials): StoredV2Credentials {
-  return {
-    accessToken: c.accessToken,
-    brokerUsername: c.brokerUsername,
-    brokerPassword: c.brokerPassword,
-    serial: c.serial,
-  };
+/** What is remembered of a registration: the credentials only (registerV2 checked every field). */
+function stored2(c: V2Registration): StoredV2Credentials {
+  return pickV2Credentials(c) as StoredV2Credentials;
 }
 
 export async function registerV2ForConfig(

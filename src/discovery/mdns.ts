@@ -7,6 +7,7 @@
  * Built on multicast-dns (pure JavaScript, three small dependencies; installs anywhere Node runs).
  */
 import makeMdns from 'multicast-dns';
+import type { ApiKind } from '../model/panel';
 
 export const SERVICE_TYPES = {
   span: '_span._tcp.local',
@@ -25,7 +26,7 @@ export interface DiscoveredPanel {
   /** The announced host name, e.g. span-nj-2316-xxxx.local. */
   hostname: string | null;
   /** v2 when the panel announces the v2 services (eBus, secure MQTT), else v1. */
-  api: 'v1' | 'v2';
+  api: ApiKind;
   /** The MQTTS port announced with _secure-mqtt._tcp (v2). */
   mqttPort: number | null;
   services: string[];

@@ -15,10 +15,15 @@
 export type RelayState = 'OPEN' | 'CLOSED' | 'UNKNOWN';
 export type DoorState = 'OPEN' | 'CLOSED' | 'UNKNOWN';
 export type ApiKind = 'v1' | 'v2';
+/** The API setting of a panel: detect it (`auto`) or force one. */
+export type ApiChoice = 'auto' | ApiKind;
 export type DataModel = 'v1-rest' | 'v2-flat' | 'v2-parent-child';
 
 /** Shed priority in the v2 vocabulary. v1 values map MUST_HAVE→NEVER, NICE_TO_HAVE→SOC_THRESHOLD, NON_ESSENTIAL→OFF_GRID. */
 export type ShedPriority = 'NEVER' | 'SOC_THRESHOLD' | 'OFF_GRID' | 'UNKNOWN';
+/** What a relay command may ask for, and a priority command may set (never UNKNOWN). */
+export type SettableRelay = Exclude<RelayState, 'UNKNOWN'>;
+export type SettablePriority = Exclude<ShedPriority, 'UNKNOWN'>;
 export type V1Priority = 'MUST_HAVE' | 'NICE_TO_HAVE' | 'NON_ESSENTIAL' | 'UNKNOWN';
 
 export interface EnergyPair {

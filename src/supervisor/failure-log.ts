@@ -1,5 +1,5 @@
 import type { PanelError } from '../transport/errors';
-import type { Logger } from './types';
+import type { Logger } from '../util/logger';
 
 /**
  * Per-failure details go to debug only, and an identical failure is not repeated more than once a minute:

@@ -1,6 +1,6 @@
 /**
- * Timing policy derived from the poll interval P (resilience.md §6.4). Kept in one place so the supervisor,
- * the transports and the tests agree on the recovery bound.
+ * Timing policy derived from the poll interval P (docs/resilience.md §4). Kept in one place so the
+ * supervisor, the transports and the tests agree on the recovery bound.
  */
 export interface TimingPolicy {
   intervalMs: number;
@@ -32,4 +32,15 @@ export function timingFor(
     backoffCapMs,
     recoveryBoundMs: Math.max(intervalMs, 1.2 * backoffCapMs) + requestTimeoutMs,
   };
+}
+
+/** Interval used for health checks when data is pushed on every change (intervalMs = 0). */
+export const PUSH_HEALTH_INTERVAL_MS = 5000;
+
+/** The timing of a supervisor loop with interval P; P = 0 (v2 push on every change) checks health every 5 s. */
+export function loopTimingFor(
+  intervalMs: number,
+  overrides?: Partial<Omit<TimingPolicy, 'intervalMs' | 'recoveryBoundMs'>>,
+): TimingPolicy {
+  return timingFor(intervalMs > 0 ? intervalMs : PUSH_HEALTH_INTERVAL_MS, overrides);
 }

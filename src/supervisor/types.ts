@@ -1,6 +1,6 @@
-import type { DataModel, PanelSnapshot } from '../model/panel';
+import type { ApiKind, DataModel, PanelSnapshot, SettablePriority, SettableRelay } from '../model/panel';
 import type { ErrorClass } from '../transport/errors';
-import type { PanelTransport } from '../transport/transport';
+import type { CommandOutcome, PanelTransport } from '../transport/transport';
 
 export type HealthState = 'connecting' | 'online' | 'degraded' | 'offline' | 'auth-failed' | 'stopped';
 
@@ -21,7 +21,7 @@ export interface HealthEvent {
   outageMs: number | null;
   /** ISO time of the change. */
   since: string;
-  api: 'v1' | 'v2' | null;
+  api: ApiKind | null;
   /** True when the panel only speaks the legacy v1 API, which stops answering on 2026-12-31. */
   legacyApi: boolean;
   /** Data model in use once known ('v1-rest', 'v2-flat', 'v2-parent-child'). */
@@ -46,13 +46,7 @@ export interface SupervisorListener {
   onData?(event: DataEvent): void;
 }
 
-/** Logging sink with Node-RED's levels; the supervisor never logs a secret. */
-export interface Logger {
-  debug(msg: string): void;
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-}
+export type { Logger } from '../util/logger';
 
 /**
  * What a config node (and through it every worker node) uses. One instance per panel; implemented by
@@ -74,21 +68,15 @@ export interface PanelHealthSupervisor {
    * last error when there is none.
    */
   refresh(): Promise<DataEvent>;
-  setRelay(
-    circuitId: string,
-    state: 'OPEN' | 'CLOSED',
-  ): Promise<import('../transport/transport').CommandOutcome>;
-  setPriority(
-    circuitId: string,
-    priority: 'NEVER' | 'SOC_THRESHOLD' | 'OFF_GRID',
-  ): Promise<import('../transport/transport').CommandOutcome>;
+  setRelay(circuitId: string, state: SettableRelay): Promise<CommandOutcome>;
+  setPriority(circuitId: string, priority: SettablePriority): Promise<CommandOutcome>;
   /**
    * The credentials changed outside the running connection (a registration from the editor): drop the
    * transport and try again now, with the authentication ramp reset. Does nothing while stopped.
    */
   reconnect(why: string): void;
   /** Sets the charge-current ceiling of the EV charger fed by `circuitId` (v2 panels only). */
-  setChargeCurrent(circuitId: string, amps: number): Promise<import('../transport/transport').CommandOutcome>;
+  setChargeCurrent(circuitId: string, amps: number): Promise<CommandOutcome>;
   /** Stops everything: timers, sockets, clients. The only terminal state. */
   stop(): Promise<void>;
 }

@@ -12,9 +12,10 @@ import {
 } from './v2/rest';
 
 /**
- * Which local API a panel speaks (span-api.md §12.1): GET /api/v2/status without a token; a 200 with a v2
- * status body means the SPAN API (eBus/MQTT), and GET /api/v2/homie/schema then tells the data model — no
- * `dataModelVersion` is the flat model (r202603–r202627), "1.x" the parent/child model (r202633+).
+ * Which local API a panel speaks (docs/resilience.md §5, docs/panel-api.md §3.1): GET /api/v2/status
+ * without a token; a 200 with a v2 status body means the SPAN API (eBus/MQTT), and GET /api/v2/homie/schema
+ * then tells the data model — no `dataModelVersion` is the flat model (r202603–r202627), "1.x" the
+ * parent/child model (r202633+).
  *
  * Detection is a hypothesis, never a guess: v1 is chosen only when GET /api/v1/status positively answers
  * with a v1 status body. Any other outcome — a transport failure, a 4xx/5xx or an unparseable answer on

@@ -1,7 +1,9 @@
 /**
  * Every failure talking to a panel is classified once, here, so the supervisor can decide what to do
- * without looking at transport details. The classes follow resilience.md §6.3.
+ * without looking at transport details. The classes follow docs/resilience.md §3.
  */
+import type { ApiKind } from '../model/panel';
+
 export type ErrorClass =
   /** ECONNRESET/EPIPE/"socket hang up" on a reused keep-alive socket the panel had already closed. */
   | 'stale-socket'
@@ -42,7 +44,7 @@ export type ErrorClass =
 
 /** The API a panel was found to speak (set when a failure happens after detection). */
 export interface DetectedApi {
-  api: 'v1' | 'v2';
+  api: ApiKind;
   dataModel: 'v1-rest' | 'v2-flat' | 'v2-parent-child' | null;
 }
 

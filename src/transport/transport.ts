@@ -1,4 +1,4 @@
-import type { ApiKind, DataModel, PanelSnapshot, RelayState, ShedPriority } from '../model/panel';
+import type { ApiKind, DataModel, PanelSnapshot, SettablePriority, SettableRelay } from '../model/panel';
 
 /**
  * What the health supervisor needs from a panel connection. Implemented by the v1 REST client and by the
@@ -37,17 +37,9 @@ export interface PanelTransport {
   reset(): void;
 
   /** Sends a relay command once. Resolves with the confirmed or unconfirmed outcome; throws when refused. */
-  setRelay(
-    circuitId: string,
-    state: Exclude<RelayState, 'UNKNOWN'>,
-    signal: AbortSignal,
-  ): Promise<CommandOutcome>;
+  setRelay(circuitId: string, state: SettableRelay, signal: AbortSignal): Promise<CommandOutcome>;
 
-  setPriority(
-    circuitId: string,
-    priority: Exclude<ShedPriority, 'UNKNOWN'>,
-    signal: AbortSignal,
-  ): Promise<CommandOutcome>;
+  setPriority(circuitId: string, priority: SettablePriority, signal: AbortSignal): Promise<CommandOutcome>;
 
   /**
    * Sets the user charge-current ceiling (A) of the EV charger fed by `circuitId` (v2 only; absent on v1).

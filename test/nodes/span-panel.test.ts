@@ -382,7 +382,7 @@ describe('span-panel config node (real Node-RED runtime, simulated panel)', func
         assert.equal(s.health.state, 'stopped');
         assert.equal((s as any).listeners.size, 0, 'no listener left on a stopped supervisor');
         assert.equal((s as any).timer, null);
-        assert.equal((s as any).watchdogTimer, null);
+        assert.equal((s as any).watchdog.timer, null, 'the watchdog (src/supervisor/watchdog.ts) is stopped');
       }
       assert.equal((current as any).listeners.size, 1);
       assert.equal(hubOf('cfg').userCount, 3);

@@ -10,7 +10,7 @@ import { CapturingLogger } from '../helpers/scripted-transport';
 export const TOKEN = 'scenario-token-8f1d2c';
 
 /**
- * Scaled-down timing for fault scenarios over loopback (resilience.md §6.9 numbers divided by ~25): the
+ * Scaled-down timing for fault scenarios over loopback (docs/resilience.md §4 numbers divided by ~25): the
  * same state machine and ratios, so a run takes seconds instead of minutes.
  */
 export const FAST: ConnectionTuning = {

@@ -1,5 +1,5 @@
 /**
- * The fault scenarios of resilience.md §6.9 that apply to v1, against the simulated panel over loopback
+ * The fault scenarios of docs/resilience.md §7 that apply to v1, against the simulated panel over loopback
  * with the real v1 client, the real supervisor and real timers (timing scaled down, see FAST).
  */
 import assert from 'node:assert/strict';

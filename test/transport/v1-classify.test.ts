@@ -21,7 +21,7 @@ interface Row {
   expect: ErrorClass;
 }
 
-// resilience.md §6.3, one row per signature.
+// docs/resilience.md §3, one row per signature.
 const ROWS: Row[] = [
   {
     name: 'socket hang up on a reused socket',
@@ -138,7 +138,7 @@ const ROWS: Row[] = [
   { name: 'anything else', error: { code: 'EWHATEVER', message: 'odd' }, expect: 'unknown' },
 ];
 
-describe('v1 transport: error classification (resilience.md §6.3)', () => {
+describe('v1 transport: error classification (docs/resilience.md §3)', () => {
   for (const row of ROWS) {
     it(`${row.name} → ${row.expect}`, () => {
       const err = classifyHttpError(row.error, { ...GET, ...row.ctx });

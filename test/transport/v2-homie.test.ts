@@ -248,7 +248,7 @@ describe('v2 Homie parsing: flat model (SPAN mqtt-topic-reference fixture)', () 
   });
 });
 
-describe('v2 derived DSM state and run configuration (span-api.md §3.3)', () => {
+describe('v2 derived DSM state and run configuration (docs/panel-api.md §3.3)', () => {
   const g = (over: Partial<Parameters<typeof deriveDsmState>[0]>) => ({
     islandingState: null,
     dominantSource: null,

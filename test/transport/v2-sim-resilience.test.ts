@@ -12,7 +12,7 @@ import {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Connection resilience against the simulated panel: broker outages, CA rotation, CA downloads failing
+ * Connection resilience against the simulated panel (docs/resilience.md §6 and §7 #16): broker outages, CA rotation, CA downloads failing
  * mid-outage, retained wipe and replay, Homie $state, stale data, login refusal. The transport never tries
  * again on its own (the supervisor owns retry timing, see src/transport/transport.ts): where a test needs
  * reconnects, `h.keepTrying(t)` plays the supervisor's cycles with a probe every 50 ms.

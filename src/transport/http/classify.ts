@@ -97,7 +97,8 @@ function reasonIsTimeout(reason: unknown): boolean {
 }
 
 /**
- * Classifies one failed HTTP exchange (resilience.md §6.3). Pure: the same input always gives the same class.
+ * Classifies one failed HTTP exchange (docs/resilience.md §3). Pure: the same input always gives the same
+ * class.
  * Messages name method, path, status or code, never a header or a token.
  */
 export function classifyHttpError(e: unknown, ctx: RequestContext): PanelError {

@@ -1,7 +1,7 @@
 /**
  * Parses an HTTP `Retry-After` value (RFC 9110 §10.2.3: delay-seconds or an HTTP-date) into milliseconds
  * from `nowMs`. Returns undefined when the header is absent or unusable. No clamping here: the supervisor
- * clamps the value to its own bounds (resilience.md §6.4).
+ * clamps the value to its own bounds (docs/resilience.md §3, `rate-limited`).
  */
 export function parseRetryAfter(value: unknown, nowMs: number = Date.now()): number | undefined {
   const raw = Array.isArray(value) ? value[0] : value;

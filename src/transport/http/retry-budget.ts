@@ -1,8 +1,8 @@
 /**
- * Token bucket that keeps in-request retries a small fraction of traffic (Google SRE "retry budget",
- * resilience.md §6.4): each successful request earns `earnPerSuccess` tokens, each retry spends one, and the
- * bucket holds at most `capacity`. When it is empty a retry is still allowed once per `floorMs`, so a panel
- * that is mostly failing still gets the occasional second chance.
+ * Token bucket that keeps in-request retries a small fraction of traffic (Google SRE "retry budget";
+ * docs/resilience.md §3, `gateway`): each successful request earns `earnPerSuccess` tokens, each retry
+ * spends one, and the bucket holds at most `capacity`. When it is empty a retry is still allowed once per
+ * `floorMs`, so a panel that is mostly failing still gets the occasional second chance.
  */
 export interface RetryBudgetOptions {
   capacity?: number;

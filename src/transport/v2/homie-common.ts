@@ -18,8 +18,8 @@ import {
 
 /**
  * What both Homie parsers (flat and parent/child) share: value vocabularies, the derived DSM state and run
- * configuration (span-api.md §3.3), and the final step that passes energy counters through the EnergyGuard
- * with the same counter keys as the v1 client, so switching API never looks like a counter reset.
+ * configuration (docs/panel-api.md §3.3), and the final step that passes energy counters through the
+ * EnergyGuard with the same counter keys as the v1 client, so switching API never looks like a counter reset.
  */
 
 export const CIRCUIT_TYPE = 'energy.ebus.device.circuit';

@@ -1,5 +1,5 @@
 /**
- * A pure accumulator of Homie 5 retained state under `ebus/5/` (span-api.md §3.2–3.4): per device its
+ * A pure accumulator of Homie 5 retained state under `ebus/5/` (docs/panel-api.md §3.2–3.4): per device its
  * `$state`, its parsed `$description` and its property values as the raw strings the panel published.
  *
  * Rules that matter:

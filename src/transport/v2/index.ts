@@ -1,5 +1,6 @@
 import { PanelError } from '../errors';
-import { registerV2, type V2Credentials } from './register';
+import { registerV2, type V2Registration } from './register';
+import { pickV2Credentials } from './credentials';
 import { createV2Transport, type V2Transport, type V2TransportOptions } from './v2-transport';
 
 export {
@@ -11,7 +12,8 @@ export {
   type V2TransportOptions,
   type V2TransportStats,
 } from './v2-transport';
-export { registerV2, redact, uniqueClientName, type RegisterOptions, type V2Credentials } from './register';
+export { registerV2, redact, uniqueClientName, type RegisterOptions, type V2Registration } from './register';
+export { pickV2Credentials, V2_CREDENTIAL_FIELDS, type V2Credentials } from './credentials';
 export { fetchCaPem, fetchV2Status, V2_PATHS, type V2Status } from './rest';
 export { HomieTree, parseDescription } from './homie-tree';
 export { buildFlatSnapshot, parseFlat } from './homie-flat';
@@ -36,7 +38,7 @@ export interface ConnectV2Options extends V2TransportOptions {
 export interface ConnectV2Result {
   transport: V2Transport;
   /** The credentials in use: persist them when `registered` is true (never log them). */
-  credentials: V2Credentials | null;
+  credentials: V2Registration | null;
   registered: boolean;
 }
 
@@ -60,12 +62,7 @@ export async function connectV2(opts: ConnectV2Options): Promise<ConnectV2Result
   const transport = createV2Transport({
     ...opts,
     mqttPort: opts.mqttPort ?? creds.mqttsPort ?? undefined,
-    credentials: {
-      brokerPassword: creds.brokerPassword,
-      brokerUsername: creds.brokerUsername,
-      serial: creds.serial,
-      accessToken: creds.accessToken,
-    },
+    credentials: pickV2Credentials(creds),
   });
   return { transport, credentials: creds, registered: true };
 }

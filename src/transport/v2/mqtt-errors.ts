@@ -3,8 +3,8 @@ import { PanelError } from '../errors';
 import { PACKET_TOO_LARGE_CODE } from './packet-limit';
 
 /**
- * Classification of MQTT/TLS connection failures (resilience.md §6.3 classes) and the broker identity check.
- * Messages name host, port and the failure only — never the user name's password.
+ * Classification of MQTT/TLS connection failures (docs/resilience.md §3 classes) and the broker identity
+ * check. Messages name host, port and the failure only — never the user name's password.
  */
 
 const UNREACHABLE = new Set([

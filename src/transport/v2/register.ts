@@ -1,23 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { PanelError } from '../errors';
+import type { V2Credentials } from './credentials';
 import { parseJsonObject, v2Request, V2_PATHS, type V2Endpoint } from './rest';
 
 /**
- * POST /api/v2/auth/register (span-api.md §4.2): with the hop passphrase from the SPAN Home app, or without
- * it during the door-proximity window. The answer carries the MQTT broker login. The caller persists the
- * credentials (every call creates a new client entry on the panel).
+ * POST /api/v2/auth/register (docs/panel-api.md §3.1, §4): with the hop passphrase from the SPAN Home app, or
+ * without it during the door-proximity window. The answer carries the MQTT broker login. The caller persists
+ * the credentials (every call creates a new client entry on the panel).
  *
  * Secrets: the passphrase, the token and the broker password are never logged and never put in an error
  * message. A rejected registration (422) echoes the passphrase in its body, so bodies are never quoted; any
  * message text is additionally scrubbed of the passphrase before it leaves this module.
  */
 
-export interface V2Credentials {
-  accessToken: string;
-  brokerUsername: string;
-  brokerPassword: string;
-  serial: string;
-  /** MQTTS port the panel advertises (8883 on real panels). */
+/** What a registration answers: the credentials, and the MQTTS port the panel advertises (8883 on real panels). */
+export interface V2Registration extends V2Credentials {
   mqttsPort: number | null;
 }
 
@@ -64,7 +61,7 @@ export function uniqueClientName(base = 'node-red-span'): string {
   return `${clean}-${randomBytes(4).toString('hex')}`;
 }
 
-export async function registerV2(host: string, opts: RegisterOptions = {}): Promise<V2Credentials> {
+export async function registerV2(host: string, opts: RegisterOptions = {}): Promise<V2Registration> {
   const ep: V2Endpoint = { host, httpPort: opts.httpPort, timeoutMs: opts.timeoutMs };
   const where = `POST ${V2_PATHS.register}`;
   const secrets = [opts.passphrase];

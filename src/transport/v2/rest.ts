@@ -2,13 +2,14 @@ import http from 'node:http';
 import axios from 'axios';
 import { PanelError } from '../errors';
 import { classifyHttpError } from '../http/classify';
+import { parseHost } from '../host';
 
 /**
- * The small v2 REST bootstrap (span-api.md §3.1): status, Homie schema, CA certificate and registration.
- * One short-lived request each, on a non-keep-alive agent (these calls are rare: detection, registration and
- * a CA re-fetch when the MQTT client is rebuilt), so nothing pooled can go stale and close() has nothing to
- * release. Every failure is a classified PanelError whose text names method, path and status only — never a
- * body, which for a rejected registration echoes the passphrase.
+ * The small v2 REST bootstrap (docs/panel-api.md §3.1): status, Homie schema, CA certificate and
+ * registration. One short-lived request each, on a non-keep-alive agent (these calls are rare: detection,
+ * registration and a CA re-fetch when the MQTT client is rebuilt), so nothing pooled can go stale and close()
+ * has nothing to release. Every failure is a classified PanelError whose text names method, path and status
+ * only — never a body, which for a rejected registration echoes the passphrase.
  */
 
 export const V2_PATHS = {
@@ -32,18 +33,11 @@ export interface V2Response {
   text: string;
 }
 
-/** Splits "host[:port]" ("[::1]:8080" for IPv6). The hostname comes back without brackets. */
-export function splitHost(input: string): { hostname: string; port: number | null } {
-  const s = input.trim();
-  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
-  if (v6) return { hostname: v6[1], port: v6[2] ? Number(v6[2]) : null };
-  const m = /^([^:]+):(\d+)$/.exec(s);
-  if (m) return { hostname: m[1], port: Number(m[2]) };
-  return { hostname: s, port: null };
-}
+/** Kept for v2-transport.ts; the parser is parseHost (../host.ts). */
+export const splitHost = parseHost;
 
 export function baseUrlOf(ep: V2Endpoint): string {
-  const { hostname, port } = splitHost(ep.host);
+  const { hostname, port } = parseHost(ep.host);
   const p = ep.httpPort ?? port ?? 80;
   const h = hostname.includes(':') ? `[${hostname}]` : hostname;
   return `http://${h}:${p}`;
