@@ -140,12 +140,7 @@ async function handleTest(
       serial: r.serial ?? null,
       firmwareVersion: r.firmwareVersion ?? null,
       legacyApi: Boolean(r.legacyApi),
-      circuits: r.circuits.map((c) => ({
-        id: c.id,
-        name: c.name ?? null,
-        tabs: Array.isArray(c.tabs) ? c.tabs : [],
-        controllable: c.controllable ?? null,
-      })),
+      circuits: r.circuits,
     });
   } catch (e) {
     if (!res.headersSent) res.status(502).json(errorBody(e, panel));

@@ -131,14 +131,4 @@ export function selectCircuits(snapshot: PanelSnapshot, circuitId: string): Circ
   return c ? [c] : [];
 }
 
-/** A circuit list for the editor's picker: nothing the editor does not need. */
-export function circuitSummaries(
-  snapshot: PanelSnapshot,
-): { id: string; name: string | null; tabs: number[]; controllable: boolean | null }[] {
-  return Object.values(snapshot.circuits).map((c) => ({
-    id: c.id,
-    name: c.name,
-    tabs: c.tabs,
-    controllable: c.controllable,
-  }));
-}
+export { circuitSummaries } from '../../src/model/circuit-map';

@@ -1,3 +1,4 @@
+import { circuitSummaries, type CircuitSummary } from '../model/circuit-map';
 import type { ApiKind, PanelSnapshot } from '../model/panel';
 import { PanelSupervisor, type SupervisorOptions, type TransportCause } from '../supervisor/supervisor';
 import { loopTimingFor, timingFor, type TimingPolicy } from '../supervisor/timing';
@@ -95,7 +96,7 @@ export interface ConnectionTestResult {
   serial: string;
   firmwareVersion: string | null;
   legacyApi: boolean;
-  circuits: { id: string; name: string | null; tabs: number[]; controllable: boolean | null }[];
+  circuits: CircuitSummary[];
 }
 
 /**
@@ -118,12 +119,7 @@ export async function testConnection(
       serial: snap.panel.serial,
       firmwareVersion: snap.panel.firmwareVersion,
       legacyApi: transport.api === 'v1',
-      circuits: Object.values(snap.circuits).map((c) => ({
-        id: c.id,
-        name: c.name,
-        tabs: c.tabs,
-        controllable: c.controllable,
-      })),
+      circuits: circuitSummaries(snap),
     };
   } finally {
     await transport.close();

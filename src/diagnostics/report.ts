@@ -5,6 +5,7 @@
  * that names a credential is dropped and any string containing a known secret is replaced, so a secret
  * that slipped into a reason text cannot leave either.
  */
+import { circuitSummary } from '../model/circuit-map';
 import type { DataEvent, HealthEvent } from '../supervisor/types';
 import type { TimingPolicy } from '../supervisor/timing';
 import type { ConnectionHistory } from './history';
@@ -61,12 +62,9 @@ export function buildDiagnostics(input: DiagnosticsInput, now = new Date()): Rec
     counters: { supervisor: input.supervisorCounters, events: input.history?.counters ?? null },
     circuits: s
       ? Object.values(s.circuits).map((c) => ({
-          id: c.id,
-          name: c.name,
-          tabs: c.tabs,
+          ...circuitSummary(c),
           relay: c.relay,
           priority: c.priority,
-          controllable: c.controllable,
           powerW: c.powerW,
           consumedEnergyWh: c.consumedEnergyWh,
           producedEnergyWh: c.producedEnergyWh,

@@ -1,4 +1,4 @@
-import type { Circuit } from './panel';
+import type { Circuit, PanelSnapshot } from './panel';
 
 /**
  * Circuit ids come from the panel: untrusted data. Maps keyed by them are null-prototype objects, so an id
@@ -19,4 +19,20 @@ export function circuitById(map: CircuitMap, id: string): Circuit | undefined {
 /** EnergyGuard counter keys of one circuit (the same in v1 and v2). */
 export function circuitCounterKeys(id: string): [consumed: string, produced: string] {
   return [`circuit.${id}.consumed`, `circuit.${id}.produced`];
+}
+
+/** What the editor's circuit picker needs of a circuit, and nothing more. */
+export interface CircuitSummary {
+  id: string;
+  name: string | null;
+  tabs: number[];
+  controllable: boolean | null;
+}
+
+export function circuitSummary(c: Circuit): CircuitSummary {
+  return { id: c.id, name: c.name, tabs: c.tabs, controllable: c.controllable };
+}
+
+export function circuitSummaries(snapshot: PanelSnapshot): CircuitSummary[] {
+  return Object.values(snapshot.circuits).map(circuitSummary);
 }
