@@ -2,7 +2,7 @@
  * The baselines our client is compared with, on the same simulated panel in the same run:
  * - BareV1Poller: the physical floor, node:http GETs of the same 4 endpoints on a keep-alive Agent, JSON.parse;
  * - AxiosPlainPoller: what a user would write with axios, a keep-alive agent and no mitigation (the client
- *   of the keep-alive race in resilience.md §1.4).
+ *   of the keep-alive race, docs/resilience.md §1).
  */
 import http from 'node:http';
 import axios, { type AxiosInstance } from 'axios';

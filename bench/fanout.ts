@@ -164,7 +164,7 @@ async function run(args: Args): Promise<BenchResult> {
   const big = levels[levels.length - 1];
   notes.push(
     `For comparison, ${big.nodes} nodes polling on their own (one flow each, as with core http request nodes) would ` +
-      `send ${big.nodes * 4} requests per cycle; per-node retries multiply that further during an outage (resilience.md §4.6).`,
+      `send ${big.nodes * 4} requests per cycle; per-node retries multiply that further during an outage (docs/resilience.md §4, invariant 3).`,
   );
   notes.push(
     'The extra CPU and event-loop delay with many nodes is message building and delivery in Node-RED (each span-poll ' +

@@ -1,6 +1,6 @@
 /**
  * The door-proximity window: after the door switch is pressed three times the panel accepts new client
- * registrations for about 15 minutes (span-api.md §4.1). Shown as `system.proximityProven` in /status.
+ * registrations for about 15 minutes (docs/panel-api.md §4). Shown as `system.proximityProven` in /status.
  */
 import type { PanelState } from '../state';
 

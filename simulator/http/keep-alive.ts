@@ -1,5 +1,5 @@
 /**
- * Per-socket keep-alive behaviour of the simulated panel (resilience.md §1.1).
+ * Per-socket keep-alive behaviour of the simulated panel (docs/resilience.md §1).
  *
  * Node's own idle handling is switched off (server.keepAliveTimeout = 0) and replaced by one timer per socket
  * that runs while the socket has no request in flight:

@@ -1,5 +1,5 @@
 /**
- * The v1 REST face of the simulated panel (span-api.md §2, §4.1): the routes real MAIN 32 clients use,
+ * The v1 REST face of the simulated panel (docs/panel-api.md §2, §4): the routes real MAIN 32 clients use,
  * FastAPI-style `{"detail": ...}` errors, and the r202603+ deprecation headers on every /api/v1/* response.
  *
  * Choices where the real panel's answer is unknown (documented, tests pin them):

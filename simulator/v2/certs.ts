@@ -1,5 +1,5 @@
 /**
- * The simulated panel's TLS material, as a real panel has it (span-api.md §3.2, §6): a self-signed CA that
+ * The simulated panel's TLS material, as a real panel has it (docs/panel-api.md §3.2, §6): a self-signed CA that
  * clients download from GET /api/v2/certificate/ca and pin, and a broker server certificate signed by it
  * whose SANs cover 127.0.0.1, localhost and span-<serial>.local.
  *

@@ -1,5 +1,5 @@
 /**
- * Which firmware speaks which v2 data model (span-api.md §3.3, §3.4): r202603 … r202627 publish the flat
+ * Which firmware speaks which v2 data model (docs/panel-api.md §3.3, §3.4): r202603 … r202627 publish the flat
  * Homie tree; r202633 and later publish the parent/child tree (data model 1.0). r202639 adds
  * `hardwareVersion` to GET /api/v2/status.
  */

@@ -80,7 +80,7 @@ export function fmtBool(value: boolean): string {
   return value ? 'true' : 'false';
 }
 
-/** v1 priority → v2 shed priority (SpanPanel simulator's mapping, span-api.md §3.3). */
+/** v1 priority → v2 shed priority (SpanPanel simulator's mapping, docs/panel-api.md §3.3). */
 export const V1_TO_V2_PRIORITY: Record<SimV1Priority, string> = {
   MUST_HAVE: 'NEVER',
   NICE_TO_HAVE: 'SOC_THRESHOLD',
@@ -123,7 +123,7 @@ export function serviceCurrentA(state: SimPanelState): [number, number] {
 }
 
 /**
- * power-flows (span-api.md §5, SPAN power-and-energy-conventions.md): + = towards the named entity.
+ * power-flows (docs/panel-api.md §5): + = towards the named entity.
  * grid = −instantGridPowerW; pv = state.pvPowerW (< 0 while generating); battery 0 (the simulated battery
  * holds its charge); site closes the balance pv + battery + grid + site = 0.
  */

@@ -1,5 +1,5 @@
 /**
- * The v2 REST bootstrap routes (span-api.md §3.1, §4.2), as a plugin request handler on the panel's API
+ * The v2 REST bootstrap routes (docs/panel-api.md §3.1, §4), as a plugin request handler on the panel's API
  * port. Unknown /api/v2 paths are left to the panel (404).
  *
  *   GET  /api/v2/status          {serialNumber, firmwareVersion, proximityProven} (+ hardwareVersion, r202639+)

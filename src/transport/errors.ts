@@ -96,3 +96,10 @@ export function asPanelError(e: unknown): PanelError {
   const msg = e instanceof Error ? e.message : String(e);
   return new PanelError('unknown', msg, { cause: e });
 }
+
+/** A relay command must name OPEN or CLOSED; anything else is refused before a byte is sent. */
+export function refuseUnsettableRelay(state: unknown): void {
+  if (state !== 'OPEN' && state !== 'CLOSED') {
+    throw new PanelError('refused-command', `invalid relay state ${String(state)}: command not sent`);
+  }
+}

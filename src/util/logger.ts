@@ -13,3 +13,6 @@ export const SILENT_LOGGER: Logger = Object.freeze({
   warn: () => {},
   error: () => {},
 });
+
+/** What the transports take: debug lines always, the other levels when their owner listens to them. */
+export type DebugLogger = Pick<Logger, 'debug'> & Partial<Omit<Logger, 'debug'>>;

@@ -55,7 +55,7 @@ function onlyFreeSocket(agent: http.Agent): Socket {
   return socket as Socket;
 }
 
-describe('simulator keep-alive behaviour (resilience.md §1.1)', () => {
+describe('simulator keep-alive behaviour (docs/resilience.md §1)', () => {
   let panel: SimulatedPanel;
   let agent: http.Agent;
 

@@ -5,11 +5,11 @@ import { PanelError } from '../errors';
 import { classifyHttpError } from './classify';
 import { pause, retryDelay, type RetryPolicyOptions, type RetryStats } from './in-request-retry';
 import { RetryBudget } from './retry-budget';
+import type { DebugLogger } from '../../util/logger';
 import { settleBy } from '../../util/settle-by';
+import { parseHost } from '../host';
 
-export interface DebugLogger {
-  debug(msg: string): void;
-}
+export type { DebugLogger } from '../../util/logger';
 
 export interface PanelHttpOptions {
   /** Host name or IP, optionally with ":port" ("192.168.1.20", "span.local:8080", "[::1]:8080"). */
@@ -233,20 +233,20 @@ export function pooledSockets(agent: http.Agent): number {
   return socketsOf(agent.sockets).length + socketsOf(agent.freeSockets).length;
 }
 
+/** The axios base URL of a host as configured; a leading `http://` and trailing slashes are tolerated. */
 export function buildBaseURL(host: string, port?: number): string {
-  const trimmed = host
-    .trim()
-    .replace(/^https?:\/\//i, '')
-    .replace(/\/+$/, '');
-  if (trimmed === '' || /[/?#@\s]/.test(trimmed)) {
-    throw new PanelError('client', `invalid panel host "${host}"`);
-  }
-  let url: URL;
+  let parsed: { hostname: string; port: number | null };
   try {
-    url = new URL(`http://${trimmed}`);
+    parsed = parseHost(
+      host
+        .trim()
+        .replace(/^https?:\/\//i, '')
+        .replace(/\/+$/, ''),
+    );
   } catch {
     throw new PanelError('client', `invalid panel host "${host}"`);
   }
-  if (port !== undefined) url.port = String(port);
-  return url.origin;
+  const p = port ?? parsed.port;
+  const name = parsed.hostname.includes(':') ? `[${parsed.hostname}]` : parsed.hostname;
+  return `http://${name}${p === null || p === 80 ? '' : `:${p}`}`;
 }

@@ -10,7 +10,7 @@ import {
   type RelayState,
   type ShedPriority,
 } from '../../model/panel';
-import { asPanelError, PanelError } from '../errors';
+import { asPanelError, PanelError, refuseUnsettableRelay } from '../errors';
 import { PanelHttpClient, type DebugLogger, type RetryStats } from '../http/panel-http';
 import type { CommandOutcome, PanelTransport } from '../transport';
 import { normalizeV1Snapshot, parseV1Circuit, parseV1Status, V1_PATHS, type V1Circuit } from './normalize';
@@ -202,9 +202,7 @@ export class V1Transport implements PanelTransport {
     state: Exclude<RelayState, 'UNKNOWN'>,
     signal: AbortSignal,
   ): Promise<CommandOutcome> {
-    if (state !== 'OPEN' && state !== 'CLOSED') {
-      throw new PanelError('refused-command', `invalid relay state ${String(state)}: command not sent`);
-    }
+    refuseUnsettableRelay(state);
     await this.commandableCircuit(circuitId, signal);
     const { lost } = await this.postOnce(circuitId, { relayStateIn: { relayState: state } }, signal);
     const lostNote = lost ? `reply to the command was lost (${lost.message})` : undefined;

@@ -1,5 +1,5 @@
 import type { Circuit, RelayState, ShedPriority } from '../../model/panel';
-import { PanelError } from '../errors';
+import { PanelError, refuseUnsettableRelay } from '../errors';
 import type { CommandOutcome } from '../transport';
 import type { BrokerSession } from './broker-session';
 import type { Changes } from './changes';
@@ -35,9 +35,7 @@ export class Commander {
     state: Exclude<RelayState, 'UNKNOWN'>,
     signal: AbortSignal,
   ): Promise<CommandOutcome> {
-    if (state !== 'OPEN' && state !== 'CLOSED') {
-      throw new PanelError('refused-command', `invalid relay state ${String(state)}: command not sent`);
-    }
+    refuseUnsettableRelay(state);
     this.commandable(circuitId, 'relay');
     return this.publishAndConfirm(circuitId, this.target(circuitId, 'relay'), state, signal);
   }

@@ -2,7 +2,7 @@ import http from 'node:http';
 import axios from 'axios';
 import { PanelError } from '../errors';
 import { classifyHttpError } from '../http/classify';
-import { parseHost } from '../host';
+import { buildBaseURL } from '../http/panel-http';
 
 /**
  * The small v2 REST bootstrap (docs/panel-api.md §3.1): status, Homie schema, CA certificate and
@@ -33,14 +33,8 @@ export interface V2Response {
   text: string;
 }
 
-/** Kept for v2-transport.ts; the parser is parseHost (../host.ts). */
-export const splitHost = parseHost;
-
 export function baseUrlOf(ep: V2Endpoint): string {
-  const { hostname, port } = parseHost(ep.host);
-  const p = ep.httpPort ?? port ?? 80;
-  const h = hostname.includes(':') ? `[${hostname}]` : hostname;
-  return `http://${h}:${p}`;
+  return buildBaseURL(ep.host, ep.httpPort);
 }
 
 /** Max body we accept from the bootstrap API; the schema is the largest at a few tens of KB. */

@@ -1,3 +1,4 @@
+import type { DebugLogger } from '../../util/logger';
 import type { PanelError } from '../errors';
 import type { CaTrust } from './ca-trust';
 import type { Changes } from './changes';
@@ -14,11 +15,8 @@ export interface V2BrokerCredentials {
   accessToken?: string;
 }
 
-export interface V2Logger {
-  debug(msg: string): void;
-  info?(msg: string): void;
-  warn?(msg: string): void;
-}
+/** The v2 transport logs like every transport (src/util/logger.ts). */
+export type V2Logger = DebugLogger;
 
 export interface BrokerSessionOptions {
   ep: V2Endpoint;

@@ -9,10 +9,11 @@ import { Commander } from './commander';
 import { dataModelFor, FLAT_MODEL, type V2DataModel, type V2DataModelStrategy } from './data-model';
 import { HomieTree } from './homie-tree';
 import { DEFAULT_MAX_PACKET_BYTES } from './packet-limit';
-import { splitHost } from './rest';
+import { parseHost } from '../host';
 import { TreeReader } from './tree-reader';
+import { SILENT_LOGGER } from '../../util/logger';
 
-import type { V2BrokerCredentials, V2Logger } from './session-types';
+import type { BrokerSessionCounters, V2BrokerCredentials, V2Logger } from './session-types';
 
 export type { V2BrokerCredentials, V2Logger } from './session-types';
 export type { V2DataModel } from './data-model';
@@ -69,19 +70,11 @@ export interface V2TransportOptions {
   now?: () => number;
 }
 
-export interface V2TransportStats {
+export interface V2TransportStats extends BrokerSessionCounters {
   connected: boolean;
-  connectAttempts: number;
-  connections: number;
-  caFetches: number;
-  caFetchFailures: number;
-  caChanges: number;
-  rebuilds: number;
   publishes: number;
   lastError: PanelError | null;
 }
-
-const NOOP_LOGGER: V2Logger = { debug: () => {} };
 
 export class V2Transport implements PanelTransport {
   readonly api = 'v2' as const;
@@ -100,12 +93,12 @@ export class V2Transport implements PanelTransport {
 
   constructor(options: V2TransportOptions, credentials: V2BrokerCredentials) {
     const now = options.now ?? Date.now;
-    this.log = options.logger ?? NOOP_LOGGER;
+    this.log = options.logger ?? SILENT_LOGGER;
     this.dataModelHint = options.dataModel ?? null;
     this.session = new BrokerSession(
       {
         ep: { host: options.host, httpPort: options.httpPort, timeoutMs: options.httpTimeoutMs ?? 5000 },
-        hostname: splitHost(options.host).hostname,
+        hostname: parseHost(options.host).hostname,
         mqttPort: options.mqttPort ?? 8883,
         serial: credentials.serial ?? null,
         caTrust: options.caTrust ?? null,
