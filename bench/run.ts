@@ -159,10 +159,7 @@ function machine(root: string): MachineInfo {
     packageName: pkg.name,
     packageVersion: pkg.version,
     versions: Object.fromEntries(
-      ['node-red', 'axios', 'mqtt', 'aedes', 'node-red-node-test-helper'].map((p) => [
-        p,
-        versionOf(root, p),
-      ]),
+      ['node-red', 'axios', 'mqtt', 'aedes', 'node-red-node-test-helper'].map((p) => [p, versionOf(root, p)]),
     ),
     commit,
     dirty,

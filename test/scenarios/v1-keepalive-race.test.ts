@@ -52,6 +52,7 @@ interface Run {
   transitions: HealthState[];
   data: DataEvent[];
   stats?: StatsSnapshot;
+  staleRetries?: number;
 }
 
 describe('scenario #1: keep-alive race against a panel closing idle sockets at the poll interval (panel in a child process)', function () {
@@ -90,6 +91,8 @@ describe('scenario #1: keep-alive race against a panel closing idle sockets at t
     const deadline = Date.now() + POLLS * K_MS * 4 + 10_000;
     while (runs.some((r) => r.sup.counters.cycles < POLLS) && Date.now() < deadline) await sleep(50);
     for (const r of runs) {
+      const t = r.sup.activeTransport as { retryStats?: { staleSocketRetries: number } } | null;
+      r.staleRetries = t?.retryStats?.staleSocketRetries ?? 0;
       await r.sup.stop();
       r.stats = await host.stats(r.index);
     }
@@ -108,7 +111,12 @@ describe('scenario #1: keep-alive race against a panel closing idle sockets at t
       assert.equal(failures, 0, `${failures} of ${cycles} cycles failed`);
       assert.deepEqual(r.transitions, ['connecting', 'online'], 'never left online');
       assert.ok(r.data.length >= POLLS && r.data.every((d) => !d.stale), 'every poll delivered fresh data');
-      assert.equal(r.stats!.dropped, 0, 'no request went out on a forgotten socket');
+      // The idle timer (0.6·K) normally drops a socket before the panel forgets it; when a loaded event loop
+      // fires it late, the second layer must catch every request that went out on a forgotten socket.
+      assert.ok(
+        r.stats!.dropped <= r.staleRetries!,
+        `${r.stats!.dropped} requests dropped on forgotten sockets, ${r.staleRetries} retried at once`,
+      );
     });
 
     it(`${m.name}: the same polls without the mitigation fail in ≥ ${100 * m.minFailRate} % of cycles (control, same run)`, () => {
