@@ -5,11 +5,9 @@
  * on an identical panel with the same fault. Connection attempts are counted through the diagnostics channel
  * of new TCP client sockets, per port.
  */
-import net from 'node:net';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { PanelConnectionConfig } from '../src/connection/config';
-import { EventLog, ourSupervisor } from './ours';
-import { fetchCaPem, registerV2 } from '../src/transport/v2';
+import { bareMqtt, endMqtt } from './baselines';
+import { ConnectCounter } from './counters';
+import { supervise, v2Config } from './ours';
 import { SimHost, V2_SIM_OPTIONS, type HostPanel } from './sims';
 import { CountingLogger, fmt, ratio, round, shownRatio, sleep, TOKEN, waitUntil, type Figure } from './util';
 
@@ -32,94 +30,16 @@ interface Runner {
   stop(): Promise<void>;
 }
 
-/**
- * Counts TCP connection attempts per destination port, refused ones included: wraps net.Socket's connect in
- * this benchmark process (Node core only; nothing of the code under test is touched). TLS sockets connect
- * through it too.
- */
-class ConnectCounter {
-  private readonly byPort = new Map<number, number[]>();
-  private readonly original = net.Socket.prototype.connect;
-
-  constructor() {
-    const byPort = this.byPort;
-    const original = this.original;
-    net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
-      const first = Array.isArray(args[0]) ? (args[0] as unknown[])[0] : args[0];
-      const port =
-        typeof first === 'object' && first !== null
-          ? Number((first as { port?: unknown }).port)
-          : Number(first);
-      if (Number.isFinite(port)) {
-        const list = byPort.get(port) ?? [];
-        list.push(Date.now());
-        byPort.set(port, list);
-      }
-      return (original as (...a: unknown[]) => net.Socket).apply(this, args);
-    } as typeof net.Socket.prototype.connect;
-  }
-
-  count(port: number, from: number, to: number): number {
-    return (this.byPort.get(port) ?? []).filter((t) => t >= from && t <= to).length;
-  }
-
-  stop(): void {
-    net.Socket.prototype.connect = this.original;
-  }
-}
-
-function v2Config(p: HostPanel, intervalS: number): PanelConnectionConfig {
-  return {
-    host: `127.0.0.1:${p.http}`,
-    api: 'v2',
-    intervalS,
-    mqttPort: p.mqtt ?? 8883,
-    passphrase: V2_SIM_OPTIONS.passphrase,
-  };
-}
-
 function ours(kind: Kind, intervalS: number, panel: HostPanel, logger: CountingLogger): Runner {
-  const sup = ourSupervisor(v2Config(panel, intervalS), logger);
-  const log = new EventLog(sup);
-  sup.start();
-  const t = sup.timingPolicy;
-  return {
-    kind,
-    intervalS,
-    client: 'ours',
-    panel,
-    fresh: () => log.data.filter((d) => !d.stale).map((d) => d.at),
-    goalS: (t.intervalMs + t.backoffCapMs) / 1000,
-    boundS: t.recoveryBoundMs / 1000,
-    stop: async () => {
-      log.stop();
-      await sup.stop();
-    },
-  };
+  const s = supervise(v2Config(panel, intervalS), logger);
+  const fresh = () => s.log.data.filter((d) => !d.stale).map((d) => d.at);
+  return { kind, intervalS, client: 'ours', panel, fresh, goalS: s.goalS, boundS: s.boundS, stop: s.stop };
 }
 
 /** A hand-written MQTT.js client: register once, fetch the CA once, subscribe, reconnect every 1 s. */
-async function bareMqtt(kind: Kind, intervalS: number, panel: HostPanel): Promise<Runner> {
-  const host = `127.0.0.1:${panel.http}`;
-  const creds = await registerV2(host, { passphrase: V2_SIM_OPTIONS.passphrase, name: 'bench-bare' });
-  const ca = await fetchCaPem({ host });
+async function bare(kind: Kind, intervalS: number, panel: HostPanel): Promise<Runner> {
+  const client = await bareMqtt(panel, V2_SIM_OPTIONS.passphrase, 'bench-bare', { connectTimeout: 5000 });
   const fresh: number[] = [];
-  const client: MqttClient = mqtt.connect({
-    protocol: 'mqtts',
-    host: '127.0.0.1',
-    port: panel.mqtt ?? 8883,
-    username: creds.brokerUsername,
-    password: creds.brokerPassword,
-    ca,
-    rejectUnauthorized: true,
-    checkServerIdentity: () => undefined,
-    reconnectPeriod: 1000,
-    connectTimeout: 5000,
-  } as IClientOptions);
-  client.on('error', () => undefined);
-  client.on('connect', () => {
-    client.subscribe(`ebus/5/${creds.serial}/#`);
-  });
   let lastMsg = 0;
   client.on('message', () => {
     // "Fresh data" for a push client: the first message after a (re)connect, then at most one per interval.
@@ -127,19 +47,9 @@ async function bareMqtt(kind: Kind, intervalS: number, panel: HostPanel): Promis
     if (now - lastMsg >= intervalS * 1000) fresh.push(now);
     lastMsg = now;
   });
-  client.on('close', () => {
-    lastMsg = 0;
-  });
-  return {
-    kind,
-    intervalS,
-    client: 'bare-mqtt',
-    panel,
-    fresh: () => fresh,
-    goalS: 0,
-    boundS: 0,
-    stop: () => new Promise<void>((resolve) => client.end(true, {}, () => resolve())),
-  };
+  client.on('close', () => (lastMsg = 0));
+  const stop = () => endMqtt(client);
+  return { kind, intervalS, client: 'bare-mqtt', panel, fresh: () => fresh, goalS: 0, boundS: 0, stop };
 }
 
 export async function runV2Recovery(opts: {
@@ -171,7 +81,7 @@ export async function runV2Recovery(opts: {
       runners.push(
         p.client === 'ours'
           ? ours(p.kind, p.intervalS, panels[i], logger)
-          : await bareMqtt(p.kind, p.intervalS, panels[i]),
+          : await bare(p.kind, p.intervalS, panels[i]),
       );
     }
     await waitUntil('every v2 client has data', () => runners.every((r) => r.fresh().length > 0), 60_000, 50);

@@ -9,8 +9,8 @@
  */
 import { BareV1Poller } from './baselines';
 import { benchMain } from './child';
-import { EventLog, ourSupervisor, v1Config } from './ours';
-import { RequestCounter } from './request-counter';
+import { supervise, v1Config } from './ours';
+import { RequestCounter } from './counters';
 import { SimHost, type HostPanel } from './sims';
 import { runV2Recovery, type V2RecoveryOutcome } from './recovery-v2';
 import {
@@ -72,25 +72,19 @@ interface Runner {
 
 function ours(kind: Kind, intervalS: number, panel: HostPanel): Runner {
   const logger = new CountingLogger();
-  const sup = ourSupervisor(v1Config(panel.http, intervalS), logger);
-  const log = new EventLog(sup);
-  sup.start();
-  const t = sup.timingPolicy;
+  const s = supervise(v1Config(panel.http, intervalS), logger);
   return {
     kind,
     intervalS,
     client: 'ours',
     panel,
-    fresh: () => log.data.filter((d) => !d.stale).map((d) => d.receivedAt),
-    failures: () => log.data.filter((d) => d.stale).map((d) => d.at),
-    goalS: (t.intervalMs + t.backoffCapMs) / 1000,
-    boundS: t.recoveryBoundMs / 1000,
+    fresh: () => s.log.data.filter((d) => !d.stale).map((d) => d.receivedAt),
+    failures: () => s.log.data.filter((d) => d.stale).map((d) => d.at),
+    goalS: s.goalS,
+    boundS: s.boundS,
     logger,
-    transitions: () => log.transitions(),
-    stop: async () => {
-      log.stop();
-      await sup.stop();
-    },
+    transitions: () => s.log.transitions(),
+    stop: s.stop,
   };
 }
 

@@ -10,6 +10,7 @@ import { ourSupervisor, v1Config } from './ours';
 import { SimCli } from './sims';
 import {
   activeResources,
+  steadyResources,
   describeResources,
   fmt,
   hrMs,
@@ -18,7 +19,6 @@ import {
   percentile,
   ratio,
   round,
-  sleep,
   TOKEN,
   waitUntil,
   type BenchResult,
@@ -40,11 +40,6 @@ interface Phase {
   timesMs: number[];
 }
 
-async function steadyResources(): Promise<ReturnType<typeof activeResources>> {
-  await sleep(100);
-  return activeResources();
-}
-
 async function lifecycle(port: number): Promise<number> {
   const t = hrMs();
   const sup = ourSupervisor(v1Config(port, 1));
@@ -60,11 +55,11 @@ async function lifecycle(port: number): Promise<number> {
 async function supervisorPhase(port: number, n: number, warmup: number): Promise<Phase> {
   for (let i = 0; i < warmup; i++) await lifecycle(port);
   const memStart = await memoryAfterGc();
-  const resStart = await steadyResources();
+  const resStart = await steadyResources(1, 100);
   const timesMs: number[] = [];
   for (let i = 0; i < n; i++) timesMs.push(await lifecycle(port));
   const memEnd = await memoryAfterGc();
-  const resEnd = await steadyResources();
+  const resEnd = await steadyResources(1, 100);
   return { label: 'supervisor lifecycle', memStart, memEnd, resStart, resEnd, timesMs };
 }
 
@@ -95,7 +90,7 @@ async function nodeRedPhase(host: string, n: number, warmup: number): Promise<Ph
     for (let i = 0; i < warmup; i++) await redeploy();
     clearSpyHistory();
     const memStart = await memoryAfterGc();
-    const resStart = await steadyResources();
+    const resStart = await steadyResources(1, 100);
     const timesMs: number[] = [];
     for (let i = 0; i < n; i++) {
       timesMs.push(await redeploy());
@@ -103,7 +98,7 @@ async function nodeRedPhase(host: string, n: number, warmup: number): Promise<Ph
     }
     clearSpyHistory();
     const memEnd = await memoryAfterGc();
-    const resEnd = await steadyResources();
+    const resEnd = await steadyResources(1, 100);
     return { label: 'Node-RED full deploy', memStart, memEnd, resStart, resEnd, timesMs };
   } finally {
     await helper.unload().catch(() => undefined);

@@ -5,7 +5,7 @@
  * (goal: 0). Baseline: the same process's figures at the start of the soak.
  */
 import { benchMain } from './child';
-import { EventLog, ourSupervisor, v1Config } from './ours';
+import { supervise, v1Config, type Supervised } from './ours';
 import { SimHost, type HostPanel } from './sims';
 import {
   activeResources,
@@ -17,6 +17,7 @@ import {
   ratio,
   round,
   sleep,
+  steadyResources,
   TOKEN,
   waitUntil,
   type BenchResult,
@@ -65,17 +66,6 @@ const FAULTS: FaultPlan[] = [
   },
 ];
 
-/** Handles counted a few times over a second; the smallest total is the one without requests in flight. */
-async function steadyResources(): Promise<ReturnType<typeof activeResources>> {
-  let best = activeResources();
-  for (let i = 0; i < 5; i++) {
-    await sleep(200);
-    const r = activeResources();
-    if (r.total < best.total) best = r;
-  }
-  return best;
-}
-
 function slopeMBPerMin(samples: { t: number; mb: number }[]): number | null {
   if (samples.length < 3) return null;
   const n = samples.length;
@@ -93,14 +83,8 @@ async function run(args: Args): Promise<BenchResult> {
   const warmupS = args.warmupS ?? 5;
   const warmupFaults = args.warmupFaults ?? true;
   const host = await SimHost.start();
-  const before = await steadyResources();
-  const sups: {
-    log: EventLog;
-    logger: CountingLogger;
-    panel: HostPanel;
-    stop: () => Promise<void>;
-    boundS: number;
-  }[] = [];
+  const before = await steadyResources(6, 200);
+  const sups: (Supervised & { logger: CountingLogger; panel: HostPanel })[] = [];
   const windows: { panel: number; from: number; to: number; label: string }[] = [];
   const memSamples: { t: number; mb: number; rssMB: number }[] = [];
   let memStart: MemorySample;
@@ -114,16 +98,7 @@ async function run(args: Args): Promise<BenchResult> {
     const panels = await host.startPanels(nPanels, { token: TOKEN, tickMs: 1000 });
     for (const panel of panels) {
       const logger = new CountingLogger();
-      const sup = ourSupervisor(v1Config(panel.http, 1), logger);
-      const log = new EventLog(sup);
-      sup.start();
-      sups.push({
-        log,
-        logger,
-        panel,
-        boundS: sup.timingPolicy.recoveryBoundMs / 1000,
-        stop: () => sup.stop(),
-      });
+      sups.push({ ...supervise(v1Config(panel.http, 1), logger), logger, panel });
     }
     await waitUntil('all online', () => sups.every((s) => s.log.fresh().length > 0), 20_000, 20);
     // Warm-up: every fault kind once (in parallel on different panels), so code that runs only on a fault path
@@ -138,7 +113,7 @@ async function run(args: Args): Promise<BenchResult> {
     }
     await sleep(warmupS * 1000);
     memStart = await memoryAfterGc();
-    resStart = await steadyResources();
+    resStart = await steadyResources(6, 200);
     t0 = Date.now();
     memSamples.push({ t: t0, mb: memStart.heapUsedMB, rssMB: memStart.rssMB });
     let nextFault = t0 + faultEveryS * 500;
@@ -169,11 +144,10 @@ async function run(args: Args): Promise<BenchResult> {
     t1 = Date.now();
     memEnd = await memoryAfterGc();
     memSamples.push({ t: t1, mb: memEnd.heapUsedMB, rssMB: memEnd.rssMB });
-    resEnd = await steadyResources();
+    resEnd = await steadyResources(6, 200);
   } finally {
-    for (const s of sups) s.log.stop();
     await Promise.all(sups.map((s) => s.stop()));
-    resAfterStop = await steadyResources();
+    resAfterStop = await steadyResources(6, 200);
     await host.stop();
   }
 

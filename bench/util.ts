@@ -137,6 +137,23 @@ export function activeResources(): { total: number; byType: Record<string, numbe
   return { total: list.length, byType };
 }
 
+/**
+ * Active handles, the smallest total of `samples` readings `stepMs` apart (the one without requests in
+ * flight); a single reading is taken after one step, so pending closes have settled.
+ */
+export async function steadyResources(
+  samples: number,
+  stepMs: number,
+): Promise<ReturnType<typeof activeResources>> {
+  let best: ReturnType<typeof activeResources> | null = null;
+  for (let i = 0; i < samples; i++) {
+    if (i > 0 || samples === 1) await sleep(stepMs);
+    const r = activeResources();
+    if (!best || r.total < best.total) best = r;
+  }
+  return best!;
+}
+
 export function describeResources(r: { total: number; byType: Record<string, number> }): string {
   const parts = Object.entries(r.byType)
     .sort()
