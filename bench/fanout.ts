@@ -17,11 +17,11 @@ import {
 } from './nodered';
 import { SimCli } from './sims';
 import {
+  against,
   cpuMs,
   fmt,
   LoopDelay,
   ratio,
-  round,
   sleep,
   TOKEN,
   waitUntil,
@@ -120,11 +120,8 @@ async function run(args: Args): Promise<BenchResult> {
     const rq = ratio(l.requestsPerCycle, base.requestsPerCycle);
     figures.push({
       metric: `requests the panel received per cycle, ${l.nodes} node${l.nodes > 1 ? 's' : ''}`,
-      value: round(l.requestsPerCycle, 2),
+      ...against(l.requestsPerCycle, base.requestsPerCycle, `${base.nodes} node`),
       unit: 'req/cycle',
-      baseline: round(base.requestsPerCycle, 2),
-      baselineLabel: `${base.nodes} node`,
-      ratio: round(rq, 2),
       ...(l === base ? {} : { goal: 'same as 1 node', met: rq !== null && Math.abs(rq - 1) < 0.05 }),
       note: `${l.cycles} cycles, ${l.requests} requests, ${l.messages} messages out`,
     });
@@ -132,22 +129,16 @@ async function run(args: Args): Promise<BenchResult> {
   for (const l of levels) {
     figures.push({
       metric: `event-loop delay p99, ${l.nodes} node${l.nodes > 1 ? 's' : ''}`,
-      value: round(l.eldP99, 1),
+      ...against(l.eldP99, base.eldP99, `${base.nodes} node`, 1),
       unit: 'ms',
-      baseline: round(base.eldP99, 1),
-      baselineLabel: `${base.nodes} node`,
-      ratio: round(ratio(l.eldP99, base.eldP99), 2),
       note: `p50 ${fmt(l.eldP50, 1)} ms, max ${fmt(l.eldMax, 1)} ms (5 ms sampling timer)`,
     });
   }
   for (const l of levels) {
     figures.push({
       metric: `CPU per cycle in Node-RED, ${l.nodes} node${l.nodes > 1 ? 's' : ''}`,
-      value: round(l.cpuPerCycleMs, 2),
+      ...against(l.cpuPerCycleMs, base.cpuPerCycleMs, `${base.nodes} node`),
       unit: 'ms',
-      baseline: round(base.cpuPerCycleMs, 2),
-      baselineLabel: `${base.nodes} node`,
-      ratio: round(ratio(l.cpuPerCycleMs, base.cpuPerCycleMs), 2),
       note:
         l === base
           ? 'whole Node-RED process (runtime, test helper, our connection, one node)'

@@ -12,6 +12,7 @@ import { benchMain } from './child';
 import { timedSupervisor, v1Config } from './ours';
 import { SimCli } from './sims';
 import {
+  against,
   cpuMs,
   fmt,
   hrMs,
@@ -143,16 +144,11 @@ async function run(args: Args): Promise<BenchResult> {
 
   const figures: Figure[] = [];
   const goalFig = (metric: string, key: keyof (typeof s)['ours'], unit: string) => {
-    const value = s.ours[key];
-    const base = s.floor[key];
-    const rt = ratio(value, base);
+    const rt = ratio(s.ours[key], s.floor[key]);
     figures.push({
       metric,
-      value: round(value, 3),
+      ...against(s.ours[key], s.floor[key], 'bare node:http', 3),
       unit,
-      baseline: round(base, 3),
-      baselineLabel: 'bare node:http',
-      ratio: round(rt, 2),
       goal: '≤ 1.5× floor',
       met: rt === null ? null : rt <= 1.5,
     });
@@ -163,11 +159,8 @@ async function run(args: Args): Promise<BenchResult> {
   goalFig('wall time per cycle, p95', 'wallP95', 'ms');
   figures.push({
     metric: 'CPU per cycle incl. GC and idle work (block CPU / cycles)',
-    value: round(s.ours.cpuAll, 3),
+    ...against(s.ours.cpuAll, s.floor.cpuAll, 'bare node:http', 3),
     unit: 'ms',
-    baseline: round(s.floor.cpuAll, 3),
-    baselineLabel: 'bare node:http',
-    ratio: round(ratio(s.ours.cpuAll, s.floor.cpuAll), 2),
     goal: '≤ 1.5× floor',
     met: (ratio(s.ours.cpuAll, s.floor.cpuAll) ?? Infinity) <= 1.5,
   });
@@ -186,11 +179,8 @@ async function run(args: Args): Promise<BenchResult> {
   ] as const) {
     figures.push({
       metric: `${label}, CPU median`,
-      value: round(s[v].cpuMedian, 3),
+      ...against(s[v].cpuMedian, s.floor.cpuMedian, 'bare node:http', 3),
       unit: 'ms',
-      baseline: round(s.floor.cpuMedian, 3),
-      baselineLabel: 'bare node:http',
-      ratio: round(ratio(s[v].cpuMedian, s.floor.cpuMedian), 2),
     });
   }
 

@@ -8,7 +8,7 @@
 import { benchMain } from './child';
 import type { LevelResult, WorkerResult } from './scale-worker';
 import { byLevel, perWindow, runApi, type ApiArgs } from './scale';
-import { fmt, ratio, round, type BenchResult, type Figure } from './util';
+import { against, fmt, round, type BenchResult, type Figure } from './util';
 
 interface Args {
   levels?: number[];
@@ -34,13 +34,10 @@ function figures(ours: WorkerResult, floor: WorkerResult | null): Figure[] {
     const msgsFloor = perWindow(fl, (l) => l.mqttMessages);
     out.push({
       metric: `${name}: CPU per MQTT message received`,
-      value: round(perMsg.value, 1),
+      ...against(perMsg.value, perMsgFloor.value, label, 1),
       unit: 'µs',
       runs: perMsg.runs.map((v) => round(v, 1) ?? v),
       of: 'median',
-      baseline: round(perMsgFloor.value, 1),
-      baselineLabel: label,
-      ratio: round(ratio(perMsg.value, perMsgFloor.value), 2),
       note: `messages per window (median): ours ${fmt(msgs.value, 0)}, bare ${fmt(msgsFloor.value, 0)}`,
     });
     const perSnap = perWindow(list, usPerSnapshot);
@@ -60,13 +57,10 @@ function figures(ours: WorkerResult, floor: WorkerResult | null): Figure[] {
     const cpuFloor = perWindow(fl, (l) => l.cpuSharePct);
     out.push({
       metric: `${name}: CPU share of one core`,
-      value: round(cpu.value, 2),
+      ...against(cpu.value, cpuFloor.value, label),
       unit: '%',
       runs: cpu.runs.map((v) => round(v, 2) ?? v),
       of: 'median',
-      baseline: round(cpuFloor.value, 2),
-      baselineLabel: label,
-      ratio: round(ratio(cpu.value, cpuFloor.value), 2),
     });
   }
   return out;

@@ -10,6 +10,7 @@ import { ourSupervisor, v1Config } from './ours';
 import { SimCli } from './sims';
 import {
   activeResources,
+  against,
   steadyResources,
   describeResources,
   fmt,
@@ -17,7 +18,6 @@ import {
   median,
   memoryAfterGc,
   percentile,
-  ratio,
   round,
   TOKEN,
   waitUntil,
@@ -111,22 +111,16 @@ function phaseFigures(p: Phase, n: number): Figure[] {
   return [
     {
       metric: `${p.label} ×${n}: heap used after GC at the end`,
-      value: round(p.memEnd.heapUsedMB, 2),
+      ...against(p.memEnd.heapUsedMB, p.memStart.heapUsedMB, 'after warm-up', 2, 3),
       unit: 'MB',
-      baseline: round(p.memStart.heapUsedMB, 2),
-      baselineLabel: 'after warm-up',
-      ratio: round(ratio(p.memEnd.heapUsedMB, p.memStart.heapUsedMB), 3),
       goal: 'flat (growth < 1 MB)',
       met: heapGrowth < 1,
       note: `growth ${fmt(heapGrowth, 2)} MB (${fmt((heapGrowth * 1024) / n, 1)} KB per deploy); RSS ${fmt(p.memStart.rssMB, 1)} → ${fmt(p.memEnd.rssMB, 1)} MB`,
     },
     {
       metric: `${p.label} ×${n}: active handles at the end`,
-      value: p.resEnd.total,
+      ...against(p.resEnd.total, p.resStart.total, 'after warm-up', 0),
       unit: 'handles',
-      baseline: p.resStart.total,
-      baselineLabel: 'after warm-up',
-      ratio: round(ratio(p.resEnd.total, p.resStart.total), 2),
       goal: 'flat',
       met: p.resEnd.total <= p.resStart.total,
       note: `start ${describeResources(p.resStart)}; end ${describeResources(p.resEnd)}`,

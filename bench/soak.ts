@@ -9,6 +9,7 @@ import { supervise, v1Config, type Supervised } from './ours';
 import { SimHost, type HostPanel } from './sims';
 import {
   activeResources,
+  against,
   CountingLogger,
   describeResources,
   fmt,
@@ -194,11 +195,8 @@ async function run(args: Args): Promise<BenchResult> {
   const figures: Figure[] = [
     {
       metric: 'heap used after GC, end of soak',
-      value: round(memEnd!.heapUsedMB, 2),
+      ...against(memEnd!.heapUsedMB, memStart!.heapUsedMB, 'start of soak', 2, 3),
       unit: 'MB',
-      baseline: round(memStart!.heapUsedMB, 2),
-      baselineLabel: 'start of soak',
-      ratio: round(ratio(memEnd!.heapUsedMB, memStart!.heapUsedMB), 3),
       goal: 'flat (growth < 1 MB)',
       met: heapGrowth < 1,
       note:
@@ -207,22 +205,16 @@ async function run(args: Args): Promise<BenchResult> {
     },
     {
       metric: 'external + array buffers after GC, end of soak',
-      value: round(memEnd!.externalMB, 2),
+      ...against(memEnd!.externalMB, memStart!.externalMB, 'start of soak', 2, 3),
       unit: 'MB',
-      baseline: round(memStart!.externalMB, 2),
-      baselineLabel: 'start of soak',
-      ratio: round(ratio(memEnd!.externalMB, memStart!.externalMB), 3),
       goal: 'flat (growth < 1 MB)',
       met: externalGrowth < 1,
       note: 'native memory held by JS objects (buffers, sockets)',
     },
     {
       metric: 'RSS after GC, end of soak',
-      value: round(memEnd!.rssMB, 1),
+      ...against(memEnd!.rssMB, memStart!.rssMB, 'start of soak', 1, 3),
       unit: 'MB',
-      baseline: round(memStart!.rssMB, 1),
-      baselineLabel: 'start of soak',
-      ratio: round(ratio(memEnd!.rssMB, memStart!.rssMB), 3),
       note: `growth ${fmt(rssGrowth, 1)} MB over the whole soak (the allocator keeps what the warm-up reached)`,
     },
     {
@@ -238,22 +230,16 @@ async function run(args: Args): Promise<BenchResult> {
     },
     {
       metric: 'active handles, end of soak',
-      value: resEnd!.total,
+      ...against(resEnd!.total, resStart!.total, 'start of soak', 0),
       unit: 'handles',
-      baseline: resStart!.total,
-      baselineLabel: 'start of soak',
-      ratio: round(ratio(resEnd!.total, resStart!.total), 2),
       goal: 'flat',
       met: resEnd!.total <= resStart!.total,
       note: `start ${describeResources(resStart!)}; end ${describeResources(resEnd!)}`,
     },
     {
       metric: 'active handles after stopping every supervisor',
-      value: resAfterStop!.total,
+      ...against(resAfterStop!.total, before.total, 'before the first supervisor', 0),
       unit: 'handles',
-      baseline: before.total,
-      baselineLabel: 'before the first supervisor',
-      ratio: round(ratio(resAfterStop!.total, before.total), 2),
       goal: 'back to the baseline',
       met: resAfterStop!.total <= before.total,
       note: `before ${describeResources(before)}; after ${describeResources(resAfterStop!)}`,

@@ -69,6 +69,22 @@ export function shownRatio(
   };
 }
 
+/** A figure's value against a baseline of the same run: both rounded to `digits`, the ratio of the raw values. */
+export function against(
+  value: number | null | undefined,
+  baseline: number | null | undefined,
+  baselineLabel: string,
+  digits = 2,
+  ratioDigits = 2,
+): Pick<Figure, 'value' | 'baseline' | 'baselineLabel' | 'ratio'> {
+  return {
+    value: round(value, digits),
+    baseline: round(baseline, digits),
+    baselineLabel,
+    ratio: round(ratio(value, baseline), ratioDigits),
+  };
+}
+
 export function percentile(values: number[], p: number): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
