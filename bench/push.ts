@@ -7,8 +7,8 @@
  */
 import { benchMain } from './child';
 import type { LevelResult, WorkerResult } from './scale-worker';
-import { byLevel, perWindow, runApi, type ApiArgs } from './scale';
-import { against, fmt, round, type BenchResult, type Figure } from './util';
+import { byLevel, perWindow, runApi, windowFigure, type ApiArgs } from './scale';
+import { fmt, type BenchResult, type Figure } from './util';
 
 interface Args {
   levels?: number[];
@@ -28,40 +28,23 @@ function figures(ours: WorkerResult, floor: WorkerResult | null): Figure[] {
     const fl = floors.get(n) ?? [];
     const name = `v2 interval 0, ${n} panel${n > 1 ? 's' : ''}`;
     const label = 'bare MQTT.js subscribers, same topics';
-    const perMsg = perWindow(list, usPerMessage);
-    const perMsgFloor = perWindow(fl, usPerMessage);
     const msgs = perWindow(list, (l) => l.mqttMessages);
     const msgsFloor = perWindow(fl, (l) => l.mqttMessages);
-    out.push({
-      metric: `${name}: CPU per MQTT message received`,
-      ...against(perMsg.value, perMsgFloor.value, label, 1),
-      unit: 'µs',
-      runs: perMsg.runs.map((v) => round(v, 1) ?? v),
-      of: 'median',
-      note: `messages per window (median): ours ${fmt(msgs.value, 0)}, bare ${fmt(msgsFloor.value, 0)}`,
-    });
-    const perSnap = perWindow(list, usPerSnapshot);
+    out.push(
+      windowFigure(`${name}: CPU per MQTT message received`, 'µs', list, fl, label, usPerMessage, 1, {
+        note: `messages per window (median): ours ${fmt(msgs.value, 0)}, bare ${fmt(msgsFloor.value, 0)}`,
+      }),
+    );
     const snaps = perWindow(list, (l) => l.dataEvents);
-    out.push({
-      metric: `${name}: CPU per emitted snapshot`,
-      value: round(perSnap.value, 1),
-      unit: 'µs',
-      runs: perSnap.runs.map((v) => round(v, 1) ?? v),
-      of: 'median',
-      note:
-        `${fmt(snaps.value, 0)} snapshots per window (median), ` +
-        `${fmt(msgs.value !== null && snaps.value ? msgs.value / snaps.value : null, 1)} MQTT messages per snapshot; ` +
-        'whole worker CPU divided by snapshots (idle work included); a bare client builds no snapshot, so the comparison is per message (row above)',
-    });
-    const cpu = perWindow(list, (l) => l.cpuSharePct);
-    const cpuFloor = perWindow(fl, (l) => l.cpuSharePct);
-    out.push({
-      metric: `${name}: CPU share of one core`,
-      ...against(cpu.value, cpuFloor.value, label),
-      unit: '%',
-      runs: cpu.runs.map((v) => round(v, 2) ?? v),
-      of: 'median',
-    });
+    out.push(
+      windowFigure(`${name}: CPU per emitted snapshot`, 'µs', list, null, undefined, usPerSnapshot, 1, {
+        note:
+          `${fmt(snaps.value, 0)} snapshots per window (median), ` +
+          `${fmt(msgs.value !== null && snaps.value ? msgs.value / snaps.value : null, 1)} MQTT messages per snapshot; ` +
+          'whole worker CPU divided by snapshots (idle work included); a bare client builds no snapshot, so the comparison is per message (row above)',
+      }),
+    );
+    out.push(windowFigure(`${name}: CPU share of one core`, '%', list, fl, label, (l) => l.cpuSharePct, 2));
   }
   return out;
 }

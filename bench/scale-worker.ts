@@ -4,6 +4,7 @@
  * event-loop delay, messages per second and resident memory after a forced GC over a fixed window.
  * Forked by scale.ts with the panels' ports; reports over IPC.
  */
+import { MqttClient } from 'mqtt';
 import type { PanelSupervisor } from '../src/supervisor/supervisor';
 import { bareMqtt, BareV1Poller, endMqtt } from './baselines';
 import { benchMain } from './child';
@@ -107,8 +108,6 @@ const mqttCount = { n: 0 };
 
 /** Counts 'message' events of every MQTT.js client (ours and the bare floor alike): one branch per emit. */
 function countMqttMessages(): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { MqttClient } = require('mqtt') as typeof import('mqtt');
   const proto = MqttClient.prototype as unknown as { emit: (event: string, ...a: unknown[]) => boolean };
   const emit = proto.emit;
   proto.emit = function (this: unknown, event: string, ...a: unknown[]) {

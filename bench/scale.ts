@@ -40,6 +40,32 @@ export function byLevel(r: WorkerResult | null): Map<number, LevelResult[]> {
   return m;
 }
 
+/** A figure at one level: the median of ours over the windows, against the floor's when it was measured. */
+export function windowFigure(
+  metric: string,
+  unit: string,
+  list: LevelResult[],
+  floor: LevelResult[] | null,
+  baselineLabel: string | undefined,
+  pick: (l: LevelResult) => number | null,
+  digits: number,
+  extra: Partial<Figure> = {},
+): Figure {
+  const o = perWindow(list, pick);
+  const b = floor ? perWindow(floor, pick) : null;
+  return {
+    metric,
+    value: round(o.value, digits),
+    unit,
+    runs: o.runs.map((v) => round(v, digits) ?? v),
+    of: 'median',
+    baseline: b ? round(b.value, digits) : null,
+    baselineLabel,
+    ratio: b ? round(ratio(o.value, b.value), 2) : null,
+    ...extra,
+  };
+}
+
 const CPU_GOAL_PCT = 25;
 const RSS_GOAL_MB = 150;
 
@@ -140,21 +166,7 @@ function levelFigures(
       pick: (l: LevelResult) => number,
       digits: number,
       extra: Partial<Figure> = {},
-    ): Figure => {
-      const o = perWindow(list, pick);
-      const b = fl ? perWindow(fl, pick) : null;
-      return {
-        metric: `${name}: ${metric}`,
-        value: round(o.value, digits),
-        unit,
-        runs: o.runs.map((v) => round(v, digits) ?? v),
-        of: 'median',
-        baseline: b ? round(b.value, digits) : null,
-        baselineLabel: label,
-        ratio: b ? round(ratio(o.value, b.value), 2) : null,
-        ...extra,
-      };
-    };
+    ): Figure => windowFigure(`${name}: ${metric}`, unit, list, fl, label, pick, digits, extra);
     const cpu = perWindow(list, (l) => l.cpuSharePct).value ?? Infinity;
     const rss = perWindow(list, (l) => l.rssMB).value ?? Infinity;
     figures.push(
