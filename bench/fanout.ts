@@ -29,12 +29,6 @@ import {
   type Figure,
 } from './util';
 
-interface Args {
-  counts?: number[];
-  intervalS?: number;
-  windowS?: number;
-}
-
 interface Level {
   nodes: number;
   cycles: number;
@@ -99,10 +93,9 @@ async function measure(
   }
 }
 
-async function run(args: Args): Promise<BenchResult> {
-  const counts = args.counts ?? [1, 10, 50];
-  const intervalS = args.intervalS ?? 0.5;
-  const windowS = args.windowS ?? 8;
+const DEFAULTS = { counts: [1, 10, 50], intervalS: 0.5, windowS: 8 };
+
+async function run({ counts, intervalS, windowS }: typeof DEFAULTS): Promise<BenchResult> {
   const sim = await SimCli.start(['--token', TOKEN]);
   const eld = new LoopDelay(5);
   const levels: Level[] = [];
@@ -175,4 +168,4 @@ async function run(args: Args): Promise<BenchResult> {
   };
 }
 
-if (require.main === module) benchMain(run);
+if (require.main === module) benchMain(run, DEFAULTS);

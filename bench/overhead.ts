@@ -28,13 +28,6 @@ import {
   type Figure,
 } from './util';
 
-interface Args {
-  rounds?: number;
-  cycles?: number;
-  warmup?: number;
-  spacingMs?: number;
-}
-
 interface Sample {
   cpu: number;
   wall: number;
@@ -89,11 +82,9 @@ async function superviseBlock(port: number, n: number, spacingMs: number): Promi
   return { samples, cpuPerCycleAll: cpuAll };
 }
 
-async function run(args: Args): Promise<BenchResult> {
-  const rounds = args.rounds ?? 3;
-  const cycles = args.cycles ?? 100;
-  const warmup = args.warmup ?? 20;
-  const spacingMs = args.spacingMs ?? 40;
+const DEFAULTS = { rounds: 3, cycles: 100, warmup: 20, spacingMs: 40 };
+
+async function run({ rounds, cycles, warmup, spacingMs }: typeof DEFAULTS): Promise<BenchResult> {
   const sim = await SimCli.start(['--token', TOKEN]);
   const port = sim.ports.http;
   const blocks: Record<Variant, Block[]> = { floor: [], axios: [], transport: [], ours: [] };
@@ -223,4 +214,4 @@ function supervisorCost(ours: number | null, transport: number | null): string {
   return d > 20 ? `${fmt(d, 0)} µs` : 'nothing measurable (within noise)';
 }
 
-if (require.main === module) benchMain(run);
+if (require.main === module) benchMain(run, DEFAULTS);

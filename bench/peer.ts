@@ -17,16 +17,6 @@ import { coreNodes, helper, nodeRedVersion, ourFlow, ourNodes, TAB, theirFlow } 
 import { SimHost, type HostPanel } from './sims';
 import { fmt, median, ratio, round, shownRatio, sleep, TOKEN, type BenchResult, type Figure } from './util';
 
-interface Args {
-  keepAliveMs?: number;
-  raceS?: number;
-  /** Length of the real-settings window (5 s and 15 s polls). */
-  realS?: number;
-  replicas?: number;
-  blips?: number;
-  blipEveryS?: number;
-}
-
 /** One polled case: a panel behaviour and a poll interval, for theirs, ours (goal: 0 failed polls) and axios. */
 interface Case {
   key: string;
@@ -68,13 +58,11 @@ function theirPolls(results: TheirResult[]): { tick: number; ok: boolean; doneAt
     .sort((a, b) => a.tick - b.tick);
 }
 
-async function run(args: Args): Promise<BenchResult> {
-  const K = args.keepAliveMs ?? 250;
-  const raceS = args.raceS ?? 60;
-  const realS = args.realS ?? 120;
-  const replicas = args.replicas ?? 5;
-  const blips = args.blips ?? 5;
-  const blipEveryS = args.blipEveryS ?? 4;
+/** realS: length of the real-settings window (5 s and 15 s polls). */
+const DEFAULTS = { keepAliveMs: 250, raceS: 60, realS: 120, replicas: 5, blips: 5, blipEveryS: 4 };
+
+async function run(args: typeof DEFAULTS): Promise<BenchResult> {
+  const { keepAliveMs: K, raceS, realS, replicas, blips, blipEveryS } = args;
   const modeLabel = (m: Mode) =>
     m === 'close' ? 'panel closes idle sockets (FIN)' : 'panel forgets idle sockets silently (SPAN #156)';
   const cases: Case[] = [];
@@ -352,4 +340,4 @@ async function run(args: Args): Promise<BenchResult> {
   };
 }
 
-if (require.main === module) benchMain(run);
+if (require.main === module) benchMain(run, DEFAULTS);

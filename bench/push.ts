@@ -10,14 +10,6 @@ import type { LevelResult, WorkerResult } from './scale-worker';
 import { byLevel, perWindow, runApi, windowFigure, type ApiArgs } from './scale';
 import { fmt, type BenchResult, type Figure } from './util';
 
-interface Args {
-  levels?: number[];
-  hosts?: number;
-  warmupS?: number;
-  windowS?: number;
-  windows?: number;
-}
-
 const usPerMessage = (l: LevelResult) => (l.mqttMessages ? (1000 * l.cpuMs) / l.mqttMessages : NaN);
 const usPerSnapshot = (l: LevelResult) => (l.dataEvents ? (1000 * l.cpuMs) / l.dataEvents : NaN);
 
@@ -49,18 +41,11 @@ function figures(ours: WorkerResult, floor: WorkerResult | null): Figure[] {
   return out;
 }
 
-async function run(args: Args): Promise<BenchResult> {
-  const levels = args.levels ?? [1, 10, 100];
-  const a: ApiArgs = {
-    levels,
-    floorLevels: levels,
-    hosts: args.hosts ?? 2,
-    intervalS: 0,
-    warmupS: args.warmupS ?? 2,
-    windowS: args.windowS ?? 3,
-    windows: args.windows ?? 5,
-    countMqtt: true,
-  };
+const DEFAULTS = { levels: [1, 10, 100], hosts: 2, warmupS: 2, windowS: 3, windows: 5 };
+
+async function run(args: typeof DEFAULTS): Promise<BenchResult> {
+  const a: ApiArgs = { ...args, floorLevels: args.levels, intervalS: 0, countMqtt: true };
+  const levels = a.levels;
   const notes: string[] = [];
   const r = await runApi('v2', a, notes);
   if (!r.ours) throw new Error(`the measured worker failed: ${notes.join(' ')}`);
@@ -79,4 +64,4 @@ async function run(args: Args): Promise<BenchResult> {
   };
 }
 
-if (require.main === module) benchMain(run);
+if (require.main === module) benchMain(run, DEFAULTS);

@@ -26,14 +26,6 @@ import {
   type Figure,
 } from './util';
 
-interface Args {
-  intervals?: number[];
-  refusalS?: number;
-  hangS?: number;
-  replicas?: number;
-  v2?: boolean;
-}
-
 type Kind = '502' | 'refused' | 'hang';
 
 interface Outcome {
@@ -153,11 +145,10 @@ async function inject(
   }
 }
 
-async function run(args: Args): Promise<BenchResult> {
-  const intervals = args.intervals ?? [1, 5];
-  const refusalS = args.refusalS ?? 60;
-  const hangS = args.hangS ?? 20;
-  const replicas = args.replicas ?? 5;
+const DEFAULTS = { intervals: [1, 5], refusalS: 60, hangS: 20, replicas: 5, v2: true };
+
+async function run(args: typeof DEFAULTS): Promise<BenchResult> {
+  const { intervals, refusalS, hangS, replicas } = args;
   const kinds: Kind[] = ['502', 'refused', 'hang'];
   const plan = replicaPlan(intervals, kinds, replicas, 'naive' as const);
   const host = await SimHost.start();
@@ -319,4 +310,4 @@ async function run(args: Args): Promise<BenchResult> {
   };
 }
 
-if (require.main === module) benchMain(run);
+if (require.main === module) benchMain(run, DEFAULTS);

@@ -26,11 +26,6 @@ import {
   type MemorySample,
 } from './util';
 
-interface Args {
-  redeploys?: number;
-  warmup?: number;
-}
-
 interface Phase {
   label: string;
   memStart: MemorySample;
@@ -134,9 +129,9 @@ function phaseFigures(p: Phase, n: number): Figure[] {
   ];
 }
 
-async function run(args: Args): Promise<BenchResult> {
-  const n = args.redeploys ?? 200;
-  const warmup = args.warmup ?? 10;
+const DEFAULTS = { redeploys: 200, warmup: 10 };
+
+async function run({ redeploys: n, warmup }: typeof DEFAULTS): Promise<BenchResult> {
   const sim = await SimCli.start(['--token', TOKEN]);
   const phases: Phase[] = [];
   try {
@@ -170,4 +165,4 @@ async function run(args: Args): Promise<BenchResult> {
   };
 }
 
-if (require.main === module) benchMain(run);
+if (require.main === module) benchMain(run, DEFAULTS);

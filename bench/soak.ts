@@ -26,15 +26,6 @@ import {
   type MemorySample,
 } from './util';
 
-interface Args {
-  panels?: number;
-  durationS?: number;
-  faultEveryS?: number;
-  warmupS?: number;
-  /** Inject every fault kind once before the start reading (default true). */
-  warmupFaults?: boolean;
-}
-
 interface FaultPlan {
   label: string;
   spec: Record<string, unknown>;
@@ -77,12 +68,11 @@ function slopeMBPerMin(samples: { t: number; mb: number }[]): number | null {
   return den === 0 ? null : (num / den) * 60_000;
 }
 
-async function run(args: Args): Promise<BenchResult> {
-  const nPanels = args.panels ?? 4;
-  const durationS = args.durationS ?? 240;
-  const faultEveryS = args.faultEveryS ?? 40;
-  const warmupS = args.warmupS ?? 5;
-  const warmupFaults = args.warmupFaults ?? true;
+/** warmupFaults: inject every fault kind once before the start reading. */
+const DEFAULTS = { panels: 4, durationS: 240, faultEveryS: 40, warmupS: 5, warmupFaults: true };
+
+async function run(args: typeof DEFAULTS): Promise<BenchResult> {
+  const { panels: nPanels, durationS, faultEveryS, warmupS, warmupFaults } = args;
   const host = await SimHost.start();
   const before = await steadyResources(6, 200);
   const sups: (Supervised & { logger: CountingLogger; panel: HostPanel })[] = [];
@@ -296,4 +286,4 @@ async function run(args: Args): Promise<BenchResult> {
   };
 }
 
-if (require.main === module) benchMain(run);
+if (require.main === module) benchMain(run, DEFAULTS);

@@ -59,13 +59,14 @@ export function shownRatio(
 ): { ratio: number | null; tinyNote: string | null } {
   if (value === null || value === undefined || baseline === null || baseline === undefined)
     return { ratio: null, tinyNote: null };
-  const r = baseline === 0 ? (value === 0 ? 1 : null) : value / baseline;
-  const small = Math.abs(baseline) < tiny;
+  const r = ratio(value, baseline);
+  const why = r === null ? ': division by zero, no ratio' : '';
   return {
-    ratio: r === null ? null : round(r, 2),
-    tinyNote: small
-      ? `ratio against a tiny baseline (${baseline} ${unit} < ${tiny} ${unit}${r === null ? ': division by zero, no ratio' : ''}): not meaningful`
-      : null,
+    ratio: round(r, 2),
+    tinyNote:
+      Math.abs(baseline) < tiny
+        ? `ratio against a tiny baseline (${baseline} ${unit} < ${tiny} ${unit}${why}): not meaningful`
+        : null,
   };
 }
 
