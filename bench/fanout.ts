@@ -5,16 +5,7 @@
  * nodes add. Baseline: the same flow with 1 node, in the same run.
  */
 import { benchMain } from './child';
-import {
-  clearSpyHistory,
-  helper,
-  nodeRedVersion,
-  ourNodes,
-  panelNode,
-  pollNode,
-  sinkNode,
-  TAB,
-} from './nodered';
+import { clearSpyHistory, fanFlow, helper, nodeRedVersion, ourNodes } from './nodered';
 import { SimCli } from './sims';
 import {
   against,
@@ -48,10 +39,8 @@ async function measure(
   windowS: number,
   eld: LoopDelay,
 ): Promise<Level> {
-  const polls = Array.from({ length: n }, (_, i) => pollNode(`poll${i}`, 'cfg', [['sink']]));
-  await helper.load(ourNodes, [TAB, panelNode('cfg', sim.host, intervalS), ...polls, sinkNode('sink')], {
-    cfg: { token: TOKEN },
-  });
+  const { flow, creds } = fanFlow(sim.host, intervalS, n);
+  await helper.load(ourNodes, flow, creds);
   const sink = helper.getNode('sink');
   let cycles = 0;
   let messages = 0;

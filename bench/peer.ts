@@ -13,7 +13,7 @@
  */
 import { AxiosPlainPoller, V1_POLL_PATHS } from './baselines';
 import { benchMain } from './child';
-import { coreNodes, helper, nodeRedVersion, ourFlow, ourNodes, TAB, theirFlow } from './nodered';
+import { coreNodes, helper, nodeRedVersion, ourFlow, ourNodes, stopNodeRed, TAB, theirFlow } from './nodered';
 import { SimHost, type HostPanel } from './sims';
 import { fmt, median, ratio, round, shownRatio, sleep, TOKEN, type BenchResult, type Figure } from './util';
 
@@ -202,8 +202,7 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
   } finally {
     for (const t of timers) clearInterval(t);
     for (const p of axiosPollers) p.close();
-    await helper.unload().catch(() => undefined);
-    await helper.stopServer().catch(() => undefined);
+    await stopNodeRed();
     await host.stop();
   }
 

@@ -5,7 +5,7 @@
  * Memory after forced GC and active handles after a warm-up and at the end (goal: flat).
  */
 import { benchMain } from './child';
-import { clearSpyHistory, helper, ourNodes, panelNode, pollNode, sinkNode, TAB } from './nodered';
+import { clearSpyHistory, fanFlow, helper, ourNodes, stopNodeRed } from './nodered';
 import { ourSupervisor, v1Config } from './ours';
 import { SimCli } from './sims';
 import {
@@ -59,8 +59,7 @@ async function supervisorPhase(port: number, n: number, warmup: number): Promise
 }
 
 async function nodeRedPhase(host: string, n: number, warmup: number): Promise<Phase> {
-  const flow = [TAB, panelNode('cfg', host, 1), pollNode('poll', 'cfg', [['sink']]), sinkNode('sink')];
-  const creds = { cfg: { token: TOKEN } };
+  const { flow, creds } = fanFlow(host, 1, 1);
   await helper.startServer();
   try {
     await helper.load(ourNodes, flow, creds);
@@ -96,8 +95,7 @@ async function nodeRedPhase(host: string, n: number, warmup: number): Promise<Ph
     const resEnd = await steadyResources(1, 100);
     return { label: 'Node-RED full deploy', memStart, memEnd, resStart, resEnd, timesMs };
   } finally {
-    await helper.unload().catch(() => undefined);
-    await helper.stopServer().catch(() => undefined);
+    await stopNodeRed();
   }
 }
 
