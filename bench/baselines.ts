@@ -2,10 +2,14 @@
  * The baselines our client is compared with, on the same simulated panel in the same run:
  * - BareV1Poller: the physical floor, node:http GETs of the same 4 endpoints on a keep-alive Agent, JSON.parse;
  * - AxiosPlainPoller: what a user would write with axios, a keep-alive agent and no mitigation (the client
- *   of the keep-alive race, docs/resilience.md §1).
+ *   of the keep-alive race, docs/resilience.md §1);
+ * - bareMqtt: a hand-written MQTT.js client of a v2 panel (registered once, CA fetched once, subscribed to
+ *   the panel's Homie tree, MQTT.js' own reconnect every 1 s).
  */
 import http from 'node:http';
 import axios, { type AxiosInstance } from 'axios';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { fetchCaPem, registerV2 } from '../src/transport/v2';
 
 export const V1_POLL_PATHS = ['/api/v1/status', '/api/v1/panel', '/api/v1/circuits', '/api/v1/storage/soe'];
 
@@ -96,3 +100,32 @@ export class AxiosPlainPoller implements Poller {
     this.agent.destroy();
   }
 }
+
+export async function bareMqtt(
+  panel: { http: number; mqtt: number | null },
+  passphrase: string,
+  name: string,
+  extra: Partial<IClientOptions> = {},
+): Promise<MqttClient> {
+  const host = `127.0.0.1:${panel.http}`;
+  const creds = await registerV2(host, { passphrase, name });
+  const ca = await fetchCaPem({ host });
+  const client = mqtt.connect({
+    protocol: 'mqtts',
+    host: '127.0.0.1',
+    port: panel.mqtt ?? 8883,
+    username: creds.brokerUsername,
+    password: creds.brokerPassword,
+    ca,
+    rejectUnauthorized: true,
+    checkServerIdentity: () => undefined,
+    reconnectPeriod: 1000,
+    ...extra,
+  } as IClientOptions);
+  client.on('error', () => undefined);
+  client.on('connect', () => client.subscribe(`ebus/5/${creds.serial}/#`));
+  return client;
+}
+
+export const endMqtt = (client: MqttClient): Promise<void> =>
+  new Promise<void>((resolve) => client.end(true, {}, () => resolve()));

@@ -58,9 +58,12 @@ export function runChild(
   });
 }
 
-/** Entry point of a benchmark module run as a child: runs `fn(args)` and reports over IPC. */
-export function benchMain<A>(fn: (args: A) => Promise<BenchResult>): void {
-  const args = JSON.parse(process.argv[2] ?? '{}') as A;
+/**
+ * Entry point of a benchmark module run as a child: runs `fn` with the JSON arguments over `defaults` and
+ * reports over IPC.
+ */
+export function benchMain<A extends object>(fn: (args: A) => Promise<BenchResult>, defaults?: A): void {
+  const args = { ...defaults, ...(JSON.parse(process.argv[2] ?? '{}') as Partial<A>) } as A;
   const started = Date.now();
   fn(args).then(
     (result) => {

@@ -5,35 +5,20 @@
  * nodes add. Baseline: the same flow with 1 node, in the same run.
  */
 import { benchMain } from './child';
-import {
-  clearSpyHistory,
-  helper,
-  nodeRedVersion,
-  ourNodes,
-  panelNode,
-  pollNode,
-  sinkNode,
-  TAB,
-} from './nodered';
+import { clearSpyHistory, fanFlow, helper, nodeRedVersion, ourNodes } from './nodered';
 import { SimCli } from './sims';
 import {
+  against,
   cpuMs,
   fmt,
   LoopDelay,
   ratio,
-  round,
   sleep,
   TOKEN,
   waitUntil,
   type BenchResult,
   type Figure,
 } from './util';
-
-interface Args {
-  counts?: number[];
-  intervalS?: number;
-  windowS?: number;
-}
 
 interface Level {
   nodes: number;
@@ -54,10 +39,8 @@ async function measure(
   windowS: number,
   eld: LoopDelay,
 ): Promise<Level> {
-  const polls = Array.from({ length: n }, (_, i) => pollNode(`poll${i}`, 'cfg', [['sink']]));
-  await helper.load(ourNodes, [TAB, panelNode('cfg', sim.host, intervalS), ...polls, sinkNode('sink')], {
-    cfg: { token: TOKEN },
-  });
+  const { flow, creds } = fanFlow(sim.host, intervalS, n);
+  await helper.load(ourNodes, flow, creds);
   const sink = helper.getNode('sink');
   let cycles = 0;
   let messages = 0;
@@ -99,10 +82,9 @@ async function measure(
   }
 }
 
-async function run(args: Args): Promise<BenchResult> {
-  const counts = args.counts ?? [1, 10, 50];
-  const intervalS = args.intervalS ?? 0.5;
-  const windowS = args.windowS ?? 8;
+const DEFAULTS = { counts: [1, 10, 50], intervalS: 0.5, windowS: 8 };
+
+async function run({ counts, intervalS, windowS }: typeof DEFAULTS): Promise<BenchResult> {
   const sim = await SimCli.start(['--token', TOKEN]);
   const eld = new LoopDelay(5);
   const levels: Level[] = [];
@@ -120,11 +102,8 @@ async function run(args: Args): Promise<BenchResult> {
     const rq = ratio(l.requestsPerCycle, base.requestsPerCycle);
     figures.push({
       metric: `requests the panel received per cycle, ${l.nodes} node${l.nodes > 1 ? 's' : ''}`,
-      value: round(l.requestsPerCycle, 2),
+      ...against(l.requestsPerCycle, base.requestsPerCycle, `${base.nodes} node`),
       unit: 'req/cycle',
-      baseline: round(base.requestsPerCycle, 2),
-      baselineLabel: `${base.nodes} node`,
-      ratio: round(rq, 2),
       ...(l === base ? {} : { goal: 'same as 1 node', met: rq !== null && Math.abs(rq - 1) < 0.05 }),
       note: `${l.cycles} cycles, ${l.requests} requests, ${l.messages} messages out`,
     });
@@ -132,22 +111,16 @@ async function run(args: Args): Promise<BenchResult> {
   for (const l of levels) {
     figures.push({
       metric: `event-loop delay p99, ${l.nodes} node${l.nodes > 1 ? 's' : ''}`,
-      value: round(l.eldP99, 1),
+      ...against(l.eldP99, base.eldP99, `${base.nodes} node`, 1),
       unit: 'ms',
-      baseline: round(base.eldP99, 1),
-      baselineLabel: `${base.nodes} node`,
-      ratio: round(ratio(l.eldP99, base.eldP99), 2),
       note: `p50 ${fmt(l.eldP50, 1)} ms, max ${fmt(l.eldMax, 1)} ms (5 ms sampling timer)`,
     });
   }
   for (const l of levels) {
     figures.push({
       metric: `CPU per cycle in Node-RED, ${l.nodes} node${l.nodes > 1 ? 's' : ''}`,
-      value: round(l.cpuPerCycleMs, 2),
+      ...against(l.cpuPerCycleMs, base.cpuPerCycleMs, `${base.nodes} node`),
       unit: 'ms',
-      baseline: round(base.cpuPerCycleMs, 2),
-      baselineLabel: `${base.nodes} node`,
-      ratio: round(ratio(l.cpuPerCycleMs, base.cpuPerCycleMs), 2),
       note:
         l === base
           ? 'whole Node-RED process (runtime, test helper, our connection, one node)'
@@ -184,4 +157,4 @@ async function run(args: Args): Promise<BenchResult> {
   };
 }
 
-if (require.main === module) benchMain(run);
+if (require.main === module) benchMain(run, DEFAULTS);

@@ -134,6 +134,21 @@ export function theirFlow(prefix: string, port: number, intervalS: number): Reco
   ];
 }
 
+/** span-panel 'cfg' (v1) with `n` span-poll nodes (poll0, poll1…) wired to one 'sink', and its credentials. */
+export function fanFlow(host: string, intervalS: number, n: number) {
+  const polls = Array.from({ length: n }, (_, i) => pollNode(`poll${i}`, 'cfg', [['sink']]));
+  return {
+    flow: [TAB, panelNode('cfg', host, intervalS), ...polls, sinkNode('sink')],
+    creds: { cfg: { token: TOKEN } },
+  };
+}
+
+/** Unloads the flows and stops the runtime, tolerating a half-started one. */
+export async function stopNodeRed(): Promise<void> {
+  await helper.unload().catch(() => undefined);
+  await helper.stopServer().catch(() => undefined);
+}
+
 /** span-panel (v1) + span-poll → sink. */
 export function ourFlow(prefix: string, port: number, intervalS: number): Record<string, unknown>[] {
   return [

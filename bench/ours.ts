@@ -8,10 +8,19 @@ import { PanelSupervisor } from '../src/supervisor/supervisor';
 import { timingFor } from '../src/supervisor/timing';
 import type { DataEvent, HealthEvent, Logger } from '../src/supervisor/types';
 import type { PanelTransport } from '../src/transport/transport';
+import { V2_SIM_OPTIONS } from './sims';
 import { quietLogger, TOKEN } from './util';
 
 export function v1Config(port: number, intervalS: number, token = TOKEN): PanelConnectionConfig {
   return { host: `127.0.0.1:${port}`, api: 'v1', intervalS, mqttPort: 8883, token };
+}
+
+export function v2Config(
+  p: { http: number; mqtt: number | null },
+  intervalS: number,
+  passphrase: string = V2_SIM_OPTIONS.passphrase,
+): PanelConnectionConfig {
+  return { host: `127.0.0.1:${p.http}`, api: 'v2', intervalS, mqttPort: p.mqtt ?? 8883, passphrase };
 }
 
 export function ourSupervisor(
@@ -79,4 +88,32 @@ export class EventLog {
   stop(): void {
     this.off();
   }
+}
+
+/** A started supervisor with its event log and the recovery goal and bound of its timing policy. */
+export interface Supervised {
+  sup: PanelSupervisor;
+  log: EventLog;
+  /** Interval + backoff cap, in seconds: the recovery goal. */
+  goalS: number;
+  /** The documented recovery bound max(P, 1.2·cap) + T_req, in seconds. */
+  boundS: number;
+  stop(): Promise<void>;
+}
+
+export function supervise(config: PanelConnectionConfig, logger: Logger = quietLogger): Supervised {
+  const sup = ourSupervisor(config, logger);
+  const log = new EventLog(sup);
+  sup.start();
+  const t = sup.timingPolicy;
+  return {
+    sup,
+    log,
+    goalS: (t.intervalMs + t.backoffCapMs) / 1000,
+    boundS: t.recoveryBoundMs / 1000,
+    stop: async () => {
+      log.stop();
+      await sup.stop();
+    },
+  };
 }

@@ -12,6 +12,7 @@ import { benchMain } from './child';
 import { timedSupervisor, v1Config } from './ours';
 import { SimCli } from './sims';
 import {
+  against,
   cpuMs,
   fmt,
   hrMs,
@@ -26,13 +27,6 @@ import {
   type BenchResult,
   type Figure,
 } from './util';
-
-interface Args {
-  rounds?: number;
-  cycles?: number;
-  warmup?: number;
-  spacingMs?: number;
-}
 
 interface Sample {
   cpu: number;
@@ -88,11 +82,9 @@ async function superviseBlock(port: number, n: number, spacingMs: number): Promi
   return { samples, cpuPerCycleAll: cpuAll };
 }
 
-async function run(args: Args): Promise<BenchResult> {
-  const rounds = args.rounds ?? 3;
-  const cycles = args.cycles ?? 100;
-  const warmup = args.warmup ?? 20;
-  const spacingMs = args.spacingMs ?? 40;
+const DEFAULTS = { rounds: 3, cycles: 100, warmup: 20, spacingMs: 40 };
+
+async function run({ rounds, cycles, warmup, spacingMs }: typeof DEFAULTS): Promise<BenchResult> {
   const sim = await SimCli.start(['--token', TOKEN]);
   const port = sim.ports.http;
   const blocks: Record<Variant, Block[]> = { floor: [], axios: [], transport: [], ours: [] };
@@ -143,16 +135,11 @@ async function run(args: Args): Promise<BenchResult> {
 
   const figures: Figure[] = [];
   const goalFig = (metric: string, key: keyof (typeof s)['ours'], unit: string) => {
-    const value = s.ours[key];
-    const base = s.floor[key];
-    const rt = ratio(value, base);
+    const rt = ratio(s.ours[key], s.floor[key]);
     figures.push({
       metric,
-      value: round(value, 3),
+      ...against(s.ours[key], s.floor[key], 'bare node:http', 3),
       unit,
-      baseline: round(base, 3),
-      baselineLabel: 'bare node:http',
-      ratio: round(rt, 2),
       goal: '≤ 1.5× floor',
       met: rt === null ? null : rt <= 1.5,
     });
@@ -163,11 +150,8 @@ async function run(args: Args): Promise<BenchResult> {
   goalFig('wall time per cycle, p95', 'wallP95', 'ms');
   figures.push({
     metric: 'CPU per cycle incl. GC and idle work (block CPU / cycles)',
-    value: round(s.ours.cpuAll, 3),
+    ...against(s.ours.cpuAll, s.floor.cpuAll, 'bare node:http', 3),
     unit: 'ms',
-    baseline: round(s.floor.cpuAll, 3),
-    baselineLabel: 'bare node:http',
-    ratio: round(ratio(s.ours.cpuAll, s.floor.cpuAll), 2),
     goal: '≤ 1.5× floor',
     met: (ratio(s.ours.cpuAll, s.floor.cpuAll) ?? Infinity) <= 1.5,
   });
@@ -186,11 +170,8 @@ async function run(args: Args): Promise<BenchResult> {
   ] as const) {
     figures.push({
       metric: `${label}, CPU median`,
-      value: round(s[v].cpuMedian, 3),
+      ...against(s[v].cpuMedian, s.floor.cpuMedian, 'bare node:http', 3),
       unit: 'ms',
-      baseline: round(s.floor.cpuMedian, 3),
-      baselineLabel: 'bare node:http',
-      ratio: round(ratio(s[v].cpuMedian, s.floor.cpuMedian), 2),
     });
   }
 
@@ -233,4 +214,4 @@ function supervisorCost(ours: number | null, transport: number | null): string {
   return d > 20 ? `${fmt(d, 0)} µs` : 'nothing measurable (within noise)';
 }
 
-if (require.main === module) benchMain(run);
+if (require.main === module) benchMain(run, DEFAULTS);

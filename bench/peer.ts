@@ -13,21 +13,11 @@
  */
 import { AxiosPlainPoller, V1_POLL_PATHS } from './baselines';
 import { benchMain } from './child';
-import { coreNodes, helper, nodeRedVersion, ourFlow, ourNodes, TAB, theirFlow } from './nodered';
+import { coreNodes, helper, nodeRedVersion, ourFlow, ourNodes, stopNodeRed, TAB, theirFlow } from './nodered';
 import { SimHost, type HostPanel } from './sims';
 import { fmt, median, ratio, round, shownRatio, sleep, TOKEN, type BenchResult, type Figure } from './util';
 
-interface Args {
-  keepAliveMs?: number;
-  raceS?: number;
-  /** Length of the real-settings window (5 s and 15 s polls). */
-  realS?: number;
-  replicas?: number;
-  blips?: number;
-  blipEveryS?: number;
-}
-
-/** One polled case: a panel behaviour and a poll interval, run for theirs, ours (and plain axios). */
+/** One polled case: a panel behaviour and a poll interval, for theirs, ours (goal: 0 failed polls) and axios. */
 interface Case {
   key: string;
   label: string;
@@ -35,9 +25,6 @@ interface Case {
   keepAliveMs: number;
   hint: boolean;
   intervalS: number;
-  axios: boolean;
-  /** The figure carries a goal (0 failed polls) for ours. */
-  goal: boolean;
 }
 
 type Mode = 'close' | 'silent';
@@ -71,13 +58,11 @@ function theirPolls(results: TheirResult[]): { tick: number; ok: boolean; doneAt
     .sort((a, b) => a.tick - b.tick);
 }
 
-async function run(args: Args): Promise<BenchResult> {
-  const K = args.keepAliveMs ?? 250;
-  const raceS = args.raceS ?? 60;
-  const realS = args.realS ?? 120;
-  const replicas = args.replicas ?? 5;
-  const blips = args.blips ?? 5;
-  const blipEveryS = args.blipEveryS ?? 4;
+/** realS: length of the real-settings window (5 s and 15 s polls). */
+const DEFAULTS = { keepAliveMs: 250, raceS: 60, realS: 120, replicas: 5, blips: 5, blipEveryS: 4 };
+
+async function run(args: typeof DEFAULTS): Promise<BenchResult> {
+  const { keepAliveMs: K, raceS, realS, replicas, blips, blipEveryS } = args;
   const modeLabel = (m: Mode) =>
     m === 'close' ? 'panel closes idle sockets (FIN)' : 'panel forgets idle sockets silently (SPAN #156)';
   const cases: Case[] = [];
@@ -89,8 +74,6 @@ async function run(args: Args): Promise<BenchResult> {
       keepAliveMs: K,
       hint: false,
       intervalS: K / 1000,
-      axios: true,
-      goal: true,
     });
     for (const p of [5, 15]) {
       cases.push({
@@ -100,8 +83,6 @@ async function run(args: Args): Promise<BenchResult> {
         keepAliveMs: 5000,
         hint: true,
         intervalS: p,
-        axios: true,
-        goal: true,
       });
     }
   }
@@ -119,7 +100,7 @@ async function run(args: Args): Promise<BenchResult> {
   try {
     for (const c of cases) {
       for (let r = 0; r < replicas; r++) {
-        const list = await host.startPanels(c.axios ? 3 : 2, {
+        const list = await host.startPanels(3, {
           token: TOKEN,
           tickMs: 1000,
           keepAliveMs: c.keepAliveMs,
@@ -128,7 +109,7 @@ async function run(args: Args): Promise<BenchResult> {
         });
         panels[`theirs-${id(c, r)}`] = list[0];
         panels[`ours-${id(c, r)}`] = list[1];
-        if (c.axios) panels[`axios-${id(c, r)}`] = list[2];
+        panels[`axios-${id(c, r)}`] = list[2];
       }
     }
     const blipPanels = await host.startPanels(2, { token: TOKEN, tickMs: 1000 });
@@ -137,16 +118,13 @@ async function run(args: Args): Promise<BenchResult> {
 
     const flow: Record<string, unknown>[] = [TAB];
     const creds: Record<string, unknown> = {};
-    for (const c of cases) {
-      for (let r = 0; r < replicas; r++) {
-        flow.push(...theirFlow(`theirs-${id(c, r)}`, panels[`theirs-${id(c, r)}`].http, c.intervalS));
-        flow.push(...ourFlow(`ours-${id(c, r)}`, panels[`ours-${id(c, r)}`].http, c.intervalS));
-        creds[`ours-${id(c, r)}-cfg`] = { token: TOKEN };
-      }
-    }
-    flow.push(...theirFlow('theirs-blip', panels['theirs-blip'].http, 1));
-    flow.push(...ourFlow('ours-blip', panels['ours-blip'].http, 1));
-    creds['ours-blip-cfg'] = { token: TOKEN };
+    const pair = (key: string, intervalS: number) => {
+      flow.push(...theirFlow(`theirs-${key}`, panels[`theirs-${key}`].http, intervalS));
+      flow.push(...ourFlow(`ours-${key}`, panels[`ours-${key}`].http, intervalS));
+      creds[`ours-${key}-cfg`] = { token: TOKEN };
+    };
+    for (const c of cases) for (let r = 0; r < replicas; r++) pair(id(c, r), c.intervalS);
+    pair('blip', 1);
 
     await helper.startServer();
     await helper.load([...coreNodes, ...ourNodes], flow, creds);
@@ -165,7 +143,7 @@ async function run(args: Args): Promise<BenchResult> {
       }
     }
     const raceTimers: NodeJS.Timeout[] = [];
-    for (const c of cases.filter((x) => x.axios)) {
+    for (const c of cases) {
       for (let r = 0; r < replicas; r++) {
         const key = `axios-${id(c, r)}`;
         const poller = new AxiosPlainPoller(panels[key].http, TOKEN);
@@ -224,8 +202,7 @@ async function run(args: Args): Promise<BenchResult> {
   } finally {
     for (const t of timers) clearInterval(t);
     for (const p of axiosPollers) p.close();
-    await helper.unload().catch(() => undefined);
-    await helper.stopServer().catch(() => undefined);
+    await stopNodeRed();
     await host.stop();
   }
 
@@ -262,13 +239,13 @@ async function run(args: Args): Promise<BenchResult> {
       baselineRuns: them,
       baselineLabel: `core inject → http request → function, median of ${replicas}, spread ${fmt(Math.min(...them), 1)}–${fmt(Math.max(...them), 1)} %`,
       ratio: r.ratio,
-      ...(c.goal ? { goal: '0 failed polls', met: per.every((x) => x.oFailed === 0) } : {}),
+      goal: '0 failed polls',
+      met: per.every((x) => x.oFailed === 0),
       note:
         `ours ${sum('oFailed')} of ${sum('oTotal')} polls over ${replicas} replicas, ${sum('retries')} immediate stale-socket ` +
         `retries, ${sum('oDropped')} requests dropped on forgotten sockets; theirs ${sum('tFailed')} of ${sum('tTotal')} ` +
         `(dropped ${sum('tDropped')})${r.tinyNote ? `; ${r.tinyNote}` : ''}`,
     });
-    if (!c.axios) continue;
     const ax = Array.from({ length: replicas }, (_, i) => axiosResults[`axios-${id(c, i)}`] ?? []);
     const axReqPct = ax.map(
       (polls) => pct(polls.flat().filter((x) => !x.ok).length, polls.flat().length) ?? NaN,
@@ -362,4 +339,4 @@ async function run(args: Args): Promise<BenchResult> {
   };
 }
 
-if (require.main === module) benchMain(run);
+if (require.main === module) benchMain(run, DEFAULTS);

@@ -7,16 +7,8 @@
  */
 import { benchMain } from './child';
 import type { LevelResult, WorkerResult } from './scale-worker';
-import { byLevel, perWindow, runApi, type ApiArgs } from './scale';
-import { fmt, ratio, round, type BenchResult, type Figure } from './util';
-
-interface Args {
-  levels?: number[];
-  hosts?: number;
-  warmupS?: number;
-  windowS?: number;
-  windows?: number;
-}
+import { byLevel, perWindow, runApi, windowFigure, type ApiArgs } from './scale';
+import { fmt, type BenchResult, type Figure } from './util';
 
 const usPerMessage = (l: LevelResult) => (l.mqttMessages ? (1000 * l.cpuMs) / l.mqttMessages : NaN);
 const usPerSnapshot = (l: LevelResult) => (l.dataEvents ? (1000 * l.cpuMs) / l.dataEvents : NaN);
@@ -28,62 +20,32 @@ function figures(ours: WorkerResult, floor: WorkerResult | null): Figure[] {
     const fl = floors.get(n) ?? [];
     const name = `v2 interval 0, ${n} panel${n > 1 ? 's' : ''}`;
     const label = 'bare MQTT.js subscribers, same topics';
-    const perMsg = perWindow(list, usPerMessage);
-    const perMsgFloor = perWindow(fl, usPerMessage);
     const msgs = perWindow(list, (l) => l.mqttMessages);
     const msgsFloor = perWindow(fl, (l) => l.mqttMessages);
-    out.push({
-      metric: `${name}: CPU per MQTT message received`,
-      value: round(perMsg.value, 1),
-      unit: 'µs',
-      runs: perMsg.runs.map((v) => round(v, 1) ?? v),
-      of: 'median',
-      baseline: round(perMsgFloor.value, 1),
-      baselineLabel: label,
-      ratio: round(ratio(perMsg.value, perMsgFloor.value), 2),
-      note: `messages per window (median): ours ${fmt(msgs.value, 0)}, bare ${fmt(msgsFloor.value, 0)}`,
-    });
-    const perSnap = perWindow(list, usPerSnapshot);
+    out.push(
+      windowFigure(`${name}: CPU per MQTT message received`, 'µs', list, fl, label, usPerMessage, 1, {
+        note: `messages per window (median): ours ${fmt(msgs.value, 0)}, bare ${fmt(msgsFloor.value, 0)}`,
+      }),
+    );
     const snaps = perWindow(list, (l) => l.dataEvents);
-    out.push({
-      metric: `${name}: CPU per emitted snapshot`,
-      value: round(perSnap.value, 1),
-      unit: 'µs',
-      runs: perSnap.runs.map((v) => round(v, 1) ?? v),
-      of: 'median',
-      note:
-        `${fmt(snaps.value, 0)} snapshots per window (median), ` +
-        `${fmt(msgs.value !== null && snaps.value ? msgs.value / snaps.value : null, 1)} MQTT messages per snapshot; ` +
-        'whole worker CPU divided by snapshots (idle work included); a bare client builds no snapshot, so the comparison is per message (row above)',
-    });
-    const cpu = perWindow(list, (l) => l.cpuSharePct);
-    const cpuFloor = perWindow(fl, (l) => l.cpuSharePct);
-    out.push({
-      metric: `${name}: CPU share of one core`,
-      value: round(cpu.value, 2),
-      unit: '%',
-      runs: cpu.runs.map((v) => round(v, 2) ?? v),
-      of: 'median',
-      baseline: round(cpuFloor.value, 2),
-      baselineLabel: label,
-      ratio: round(ratio(cpu.value, cpuFloor.value), 2),
-    });
+    out.push(
+      windowFigure(`${name}: CPU per emitted snapshot`, 'µs', list, null, undefined, usPerSnapshot, 1, {
+        note:
+          `${fmt(snaps.value, 0)} snapshots per window (median), ` +
+          `${fmt(msgs.value !== null && snaps.value ? msgs.value / snaps.value : null, 1)} MQTT messages per snapshot; ` +
+          'whole worker CPU divided by snapshots (idle work included); a bare client builds no snapshot, so the comparison is per message (row above)',
+      }),
+    );
+    out.push(windowFigure(`${name}: CPU share of one core`, '%', list, fl, label, (l) => l.cpuSharePct, 2));
   }
   return out;
 }
 
-async function run(args: Args): Promise<BenchResult> {
-  const levels = args.levels ?? [1, 10, 100];
-  const a: ApiArgs = {
-    levels,
-    floorLevels: levels,
-    hosts: args.hosts ?? 2,
-    intervalS: 0,
-    warmupS: args.warmupS ?? 2,
-    windowS: args.windowS ?? 3,
-    windows: args.windows ?? 5,
-    countMqtt: true,
-  };
+const DEFAULTS = { levels: [1, 10, 100], hosts: 2, warmupS: 2, windowS: 3, windows: 5 };
+
+async function run(args: typeof DEFAULTS): Promise<BenchResult> {
+  const a: ApiArgs = { ...args, floorLevels: args.levels, intervalS: 0, countMqtt: true };
+  const levels = a.levels;
   const notes: string[] = [];
   const r = await runApi('v2', a, notes);
   if (!r.ours) throw new Error(`the measured worker failed: ${notes.join(' ')}`);
@@ -102,4 +64,4 @@ async function run(args: Args): Promise<BenchResult> {
   };
 }
 
-if (require.main === module) benchMain(run);
+if (require.main === module) benchMain(run, DEFAULTS);

@@ -5,13 +5,12 @@
  * on an identical panel with the same fault. Connection attempts are counted through the diagnostics channel
  * of new TCP client sockets, per port.
  */
-import net from 'node:net';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { PanelConnectionConfig } from '../src/connection/config';
-import { EventLog, ourSupervisor } from './ours';
-import { fetchCaPem, registerV2 } from '../src/transport/v2';
+import { bareMqtt, endMqtt } from './baselines';
+import { ConnectCounter } from './counters';
+import { outcomesOf, recoveredAt, recoveryFigure, replicaPlan } from './faults';
+import { supervise, v2Config } from './ours';
 import { SimHost, V2_SIM_OPTIONS, type HostPanel } from './sims';
-import { CountingLogger, fmt, ratio, round, shownRatio, sleep, TOKEN, waitUntil, type Figure } from './util';
+import { CountingLogger, fmt, ratio, round, sleep, TOKEN, waitUntil, type Figure } from './util';
 
 export interface V2RecoveryOutcome {
   figures: Figure[];
@@ -32,94 +31,27 @@ interface Runner {
   stop(): Promise<void>;
 }
 
-/**
- * Counts TCP connection attempts per destination port, refused ones included: wraps net.Socket's connect in
- * this benchmark process (Node core only; nothing of the code under test is touched). TLS sockets connect
- * through it too.
- */
-class ConnectCounter {
-  private readonly byPort = new Map<number, number[]>();
-  private readonly original = net.Socket.prototype.connect;
-
-  constructor() {
-    const byPort = this.byPort;
-    const original = this.original;
-    net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
-      const first = Array.isArray(args[0]) ? (args[0] as unknown[])[0] : args[0];
-      const port =
-        typeof first === 'object' && first !== null
-          ? Number((first as { port?: unknown }).port)
-          : Number(first);
-      if (Number.isFinite(port)) {
-        const list = byPort.get(port) ?? [];
-        list.push(Date.now());
-        byPort.set(port, list);
-      }
-      return (original as (...a: unknown[]) => net.Socket).apply(this, args);
-    } as typeof net.Socket.prototype.connect;
-  }
-
-  count(port: number, from: number, to: number): number {
-    return (this.byPort.get(port) ?? []).filter((t) => t >= from && t <= to).length;
-  }
-
-  stop(): void {
-    net.Socket.prototype.connect = this.original;
-  }
-}
-
-function v2Config(p: HostPanel, intervalS: number): PanelConnectionConfig {
-  return {
-    host: `127.0.0.1:${p.http}`,
-    api: 'v2',
-    intervalS,
-    mqttPort: p.mqtt ?? 8883,
-    passphrase: V2_SIM_OPTIONS.passphrase,
-  };
+interface Result {
+  kind: Kind;
+  intervalS: number;
+  client: 'ours' | 'bare-mqtt';
+  recoveryS: number | null;
+  connectsUntilRecovered: number;
+  observedS: number;
+  goalS: number;
+  boundS: number;
 }
 
 function ours(kind: Kind, intervalS: number, panel: HostPanel, logger: CountingLogger): Runner {
-  const sup = ourSupervisor(v2Config(panel, intervalS), logger);
-  const log = new EventLog(sup);
-  sup.start();
-  const t = sup.timingPolicy;
-  return {
-    kind,
-    intervalS,
-    client: 'ours',
-    panel,
-    fresh: () => log.data.filter((d) => !d.stale).map((d) => d.at),
-    goalS: (t.intervalMs + t.backoffCapMs) / 1000,
-    boundS: t.recoveryBoundMs / 1000,
-    stop: async () => {
-      log.stop();
-      await sup.stop();
-    },
-  };
+  const s = supervise(v2Config(panel, intervalS), logger);
+  const fresh = () => s.log.data.filter((d) => !d.stale).map((d) => d.at);
+  return { kind, intervalS, client: 'ours', panel, fresh, goalS: s.goalS, boundS: s.boundS, stop: s.stop };
 }
 
 /** A hand-written MQTT.js client: register once, fetch the CA once, subscribe, reconnect every 1 s. */
-async function bareMqtt(kind: Kind, intervalS: number, panel: HostPanel): Promise<Runner> {
-  const host = `127.0.0.1:${panel.http}`;
-  const creds = await registerV2(host, { passphrase: V2_SIM_OPTIONS.passphrase, name: 'bench-bare' });
-  const ca = await fetchCaPem({ host });
+async function bare(kind: Kind, intervalS: number, panel: HostPanel): Promise<Runner> {
+  const client = await bareMqtt(panel, V2_SIM_OPTIONS.passphrase, 'bench-bare', { connectTimeout: 5000 });
   const fresh: number[] = [];
-  const client: MqttClient = mqtt.connect({
-    protocol: 'mqtts',
-    host: '127.0.0.1',
-    port: panel.mqtt ?? 8883,
-    username: creds.brokerUsername,
-    password: creds.brokerPassword,
-    ca,
-    rejectUnauthorized: true,
-    checkServerIdentity: () => undefined,
-    reconnectPeriod: 1000,
-    connectTimeout: 5000,
-  } as IClientOptions);
-  client.on('error', () => undefined);
-  client.on('connect', () => {
-    client.subscribe(`ebus/5/${creds.serial}/#`);
-  });
   let lastMsg = 0;
   client.on('message', () => {
     // "Fresh data" for a push client: the first message after a (re)connect, then at most one per interval.
@@ -127,19 +59,9 @@ async function bareMqtt(kind: Kind, intervalS: number, panel: HostPanel): Promis
     if (now - lastMsg >= intervalS * 1000) fresh.push(now);
     lastMsg = now;
   });
-  client.on('close', () => {
-    lastMsg = 0;
-  });
-  return {
-    kind,
-    intervalS,
-    client: 'bare-mqtt',
-    panel,
-    fresh: () => fresh,
-    goalS: 0,
-    boundS: 0,
-    stop: () => new Promise<void>((resolve) => client.end(true, {}, () => resolve())),
-  };
+  client.on('close', () => (lastMsg = 0));
+  const stop = () => endMqtt(client);
+  return { kind, intervalS, client: 'bare-mqtt', panel, fresh: () => fresh, goalS: 0, boundS: 0, stop };
 }
 
 export async function runV2Recovery(opts: {
@@ -148,17 +70,11 @@ export async function runV2Recovery(opts: {
 }): Promise<V2RecoveryOutcome> {
   const brokerDownS = 10;
   const kinds: Kind[] = ['broker-restart', 'ca-rotation'];
-  const plan: { kind: Kind; intervalS: number; client: 'ours' | 'bare-mqtt' }[] = [];
-  for (const intervalS of opts.intervals) {
-    for (const kind of kinds) {
-      for (let r = 0; r < opts.replicas; r++) plan.push({ kind, intervalS, client: 'ours' });
-      plan.push({ kind, intervalS, client: 'bare-mqtt' });
-    }
-  }
+  const plan = replicaPlan(opts.intervals, kinds, opts.replicas, 'bare-mqtt' as const);
   const host = await SimHost.start();
   const counter = new ConnectCounter();
   const runners: Runner[] = [];
-  const results: Record<string, unknown>[] = [];
+  const results: Result[] = [];
   const logger = new CountingLogger();
   try {
     const panels = await host.startPanels(plan.length, {
@@ -171,7 +87,7 @@ export async function runV2Recovery(opts: {
       runners.push(
         p.client === 'ours'
           ? ours(p.kind, p.intervalS, panels[i], logger)
-          : await bareMqtt(p.kind, p.intervalS, panels[i]),
+          : await bare(p.kind, p.intervalS, panels[i]),
       );
     }
     await waitUntil('every v2 client has data', () => runners.every((r) => r.fresh().length > 0), 60_000, 50);
@@ -191,21 +107,16 @@ export async function runV2Recovery(opts: {
           healthyAt = f.doneAt;
         }
         const limit = Math.max(3 * r.boundS, 30) * 1000;
-        const recoveredAt = await waitUntil(
-          'v2 recovery',
-          () => r.fresh().find((t) => t >= healthyAt) ?? null,
-          limit,
-          20,
-        ).catch(() => null);
+        const recovered = await recoveredAt(r.fresh, healthyAt, limit);
         const port = r.panel.mqtt ?? 0;
         results.push({
           kind: r.kind,
           intervalS: r.intervalS,
           client: r.client,
-          recoveryS: recoveredAt === null ? null : (recoveredAt - healthyAt) / 1000,
+          recoveryS: recovered === null ? null : (recovered - healthyAt) / 1000,
           // Until this client recovered, or over the whole observation window when it never did.
-          connectsUntilRecovered: counter.count(port, faultAt, recoveredAt ?? Date.now()),
-          observedS: ((recoveredAt ?? Date.now()) - faultAt) / 1000,
+          connectsUntilRecovered: counter.count(port, faultAt, recovered ?? Date.now()),
+          observedS: ((recovered ?? Date.now()) - faultAt) / 1000,
           goalS: r.goalS,
           boundS: r.boundS,
         });
@@ -224,43 +135,33 @@ export async function runV2Recovery(opts: {
   };
   for (const intervalS of opts.intervals) {
     for (const kind of kinds) {
-      const mine = results.filter((r) => r.kind === kind && r.intervalS === intervalS && r.client === 'ours');
-      const bare = results.find(
-        (r) => r.kind === kind && r.intervalS === intervalS && r.client === 'bare-mqtt',
-      );
-      const rec = mine.map((r) => r.recoveryS as number | null);
-      const worst = rec.every((v) => v !== null) && rec.length ? Math.max(...(rec as number[])) : null;
-      const goalS = (mine[0]?.goalS as number) ?? 0;
+      const { mine, theirs: bare } = outcomesOf(results, kind, intervalS);
+      const rec = mine.map((r) => r.recoveryS);
+      const goalS = mine[0]?.goalS ?? 0;
       const label = `${labels[kind]}, interval ${intervalS} s`;
-      const bareRec = (bare?.recoveryS as number | null) ?? null;
-      const rr = shownRatio(worst, round(bareRec, 2), 0.05, 's');
-      figures.push({
-        metric: `${label}: healthy → first fresh data (worst of ${mine.length})`,
-        value: round(worst, 2),
-        unit: 's',
-        runs: rec.filter((v): v is number => v !== null).map((v) => round(v, 2) ?? v),
-        of: 'worst',
-        baseline: round(bareRec, 2),
-        baselineLabel: 'bare MQTT.js, CA fetched once, reconnect 1 s',
-        ratio: rr.ratio,
-        goal: `≤ ${fmt(goalS, 0)} s (interval + backoff cap)`,
-        met: worst !== null && worst <= goalS,
-        metRuns: `${rec.filter((v) => v !== null && v <= goalS).length}/${mine.length}`,
-        note:
-          (bareRec === null ? 'the bare client never recovered (no ratio)' : (rr.tinyNote ?? '')) +
+      const bareRec = bare?.recoveryS ?? null;
+      const { figure, worst } = recoveryFigure(
+        label,
+        rec,
+        bareRec,
+        'bare MQTT.js, CA fetched once, reconnect 1 s',
+        goalS,
+        (tiny) =>
+          (bareRec === null ? 'the bare client never recovered (no ratio)' : (tiny ?? '')) +
           (rec.some((v) => v === null) ? '; a connection of ours did not recover' : ''),
-      });
-      const conns = Math.max(...mine.map((r) => r.connectsUntilRecovered as number));
+      );
+      figures.push(figure);
+      const conns = Math.max(...mine.map((r) => r.connectsUntilRecovered));
       figures.push({
         metric: `${label}: MQTT connection attempts from the fault to recovery`,
         value: conns,
         unit: 'conn',
-        baseline: (bare?.connectsUntilRecovered as number) ?? null,
+        baseline: bare?.connectsUntilRecovered ?? null,
         baselineLabel: 'bare MQTT.js, reconnect 1 s',
-        runs: mine.map((r) => r.connectsUntilRecovered as number),
+        runs: mine.map((r) => r.connectsUntilRecovered),
         of: 'worst',
-        ratio: round(ratio(conns, bare?.connectsUntilRecovered as number), 2),
-        note: `ours over ${mine.map((r) => fmt(r.observedS as number, 1)).join(', ')} s; bare over ${fmt(bare?.observedS as number, 1)} s${bareRec === null ? ' (observation window, never recovered)' : ''}`,
+        ratio: round(ratio(conns, bare?.connectsUntilRecovered), 2),
+        note: `ours over ${mine.map((r) => fmt(r.observedS, 1)).join(', ')} s; bare over ${fmt(bare?.observedS, 1)} s${bareRec === null ? ' (observation window, never recovered)' : ''}`,
       });
       if (worst === null) notes.push(`${label}: a connection did not recover within the observation window.`);
       else if (worst > goalS)

@@ -9,15 +9,15 @@
  */
 import { BareV1Poller } from './baselines';
 import { benchMain } from './child';
-import { EventLog, ourSupervisor, v1Config } from './ours';
-import { RequestCounter } from './request-counter';
+import { supervise, v1Config } from './ours';
+import { RequestCounter } from './counters';
 import { SimHost, type HostPanel } from './sims';
+import { outcomesOf, recoveredAt, recoveryFigure, replicaPlan } from './faults';
 import { runV2Recovery, type V2RecoveryOutcome } from './recovery-v2';
 import {
   CountingLogger,
   fmt,
   median,
-  round,
   shownRatio,
   sleep,
   TOKEN,
@@ -25,14 +25,6 @@ import {
   type BenchResult,
   type Figure,
 } from './util';
-
-interface Args {
-  intervals?: number[];
-  refusalS?: number;
-  hangS?: number;
-  replicas?: number;
-  v2?: boolean;
-}
 
 type Kind = '502' | 'refused' | 'hang';
 
@@ -72,25 +64,19 @@ interface Runner {
 
 function ours(kind: Kind, intervalS: number, panel: HostPanel): Runner {
   const logger = new CountingLogger();
-  const sup = ourSupervisor(v1Config(panel.http, intervalS), logger);
-  const log = new EventLog(sup);
-  sup.start();
-  const t = sup.timingPolicy;
+  const s = supervise(v1Config(panel.http, intervalS), logger);
   return {
     kind,
     intervalS,
     client: 'ours',
     panel,
-    fresh: () => log.data.filter((d) => !d.stale).map((d) => d.receivedAt),
-    failures: () => log.data.filter((d) => d.stale).map((d) => d.at),
-    goalS: (t.intervalMs + t.backoffCapMs) / 1000,
-    boundS: t.recoveryBoundMs / 1000,
+    fresh: () => s.log.data.filter((d) => !d.stale).map((d) => d.receivedAt),
+    failures: () => s.log.data.filter((d) => d.stale).map((d) => d.at),
+    goalS: s.goalS,
+    boundS: s.boundS,
     logger,
-    transitions: () => log.transitions(),
-    stop: async () => {
-      log.stop();
-      await sup.stop();
-    },
+    transitions: () => s.log.transitions(),
+    stop: s.stop,
   };
 }
 
@@ -159,19 +145,12 @@ async function inject(
   }
 }
 
-async function run(args: Args): Promise<BenchResult> {
-  const intervals = args.intervals ?? [1, 5];
-  const refusalS = args.refusalS ?? 60;
-  const hangS = args.hangS ?? 20;
-  const replicas = args.replicas ?? 5;
+const DEFAULTS = { intervals: [1, 5], refusalS: 60, hangS: 20, replicas: 5, v2: true };
+
+async function run(args: typeof DEFAULTS): Promise<BenchResult> {
+  const { intervals, refusalS, hangS, replicas } = args;
   const kinds: Kind[] = ['502', 'refused', 'hang'];
-  const plan: { kind: Kind; intervalS: number; client: 'ours' | 'naive' }[] = [];
-  for (const intervalS of intervals) {
-    for (const kind of kinds) {
-      for (let r = 0; r < replicas; r++) plan.push({ kind, intervalS, client: 'ours' });
-      plan.push({ kind, intervalS, client: 'naive' });
-    }
-  }
+  const plan = replicaPlan(intervals, kinds, replicas, 'naive' as const);
   const host = await SimHost.start();
   const counter = new RequestCounter();
   const runners: Runner[] = [];
@@ -196,13 +175,8 @@ async function run(args: Args): Promise<BenchResult> {
         const { faultAt } = injected[i];
         const healthyAt = await injected[i].healthyAt;
         const limit = healthyAt + Math.max(3 * r.boundS, 3 * r.intervalS, 30) * 1000;
-        const recoveredAt = await waitUntil(
-          'recovery',
-          () => r.fresh().find((t) => t >= healthyAt) ?? null,
-          limit - Date.now(),
-          20,
-        ).catch(() => null);
-        const end = recoveredAt ?? Date.now();
+        const recovered = await recoveredAt(r.fresh, healthyAt, limit - Date.now());
+        const end = recovered ?? Date.now();
         const lines = r.logger.lines.filter((l) => l.at >= faultAt && l.at <= end + 1000);
         // A single 502 makes no outage to speak of: count the requests of the cycle(s) it touched instead,
         // from the last complete data before it to the first one after.
@@ -214,8 +188,8 @@ async function run(args: Args): Promise<BenchResult> {
           client: r.client,
           faultAt,
           healthyAt,
-          recoveredAt,
-          recoveryS: recoveredAt === null ? null : (recoveredAt - healthyAt) / 1000,
+          recoveredAt: recovered,
+          recoveryS: recovered === null ? null : (recovered - healthyAt) / 1000,
           requestsDuringOutage: counter.count(r.panel.http, from, r.kind === '502' ? end : healthyAt),
           requestsUntilRecovered: counter.count(r.panel.http, from, end),
           failedCycles: r.failures().filter((t) => t >= faultAt && t <= end).length,
@@ -244,33 +218,19 @@ async function run(args: Args): Promise<BenchResult> {
   };
   for (const intervalS of intervals) {
     for (const kind of kinds) {
-      const mine = outcomes.filter(
-        (o) => o.kind === kind && o.intervalS === intervalS && o.client === 'ours',
-      );
-      const theirs = outcomes.find(
-        (o) => o.kind === kind && o.intervalS === intervalS && o.client === 'naive',
-      );
-      const rec = mine.map((o) => o.recoveryS).filter((v): v is number => v !== null);
-      const worst = rec.length === mine.length && rec.length ? Math.max(...rec) : null;
+      const { mine, theirs } = outcomesOf(outcomes, kind, intervalS);
       const goalS = mine[0]?.goalS ?? 0;
       const label = `${labels[kind]}, interval ${intervalS} s`;
-      // A naive poller that happened to poll right as the panel came back recovers in ~0 s: the ratio is shown
-      // all the same, flagged as resting on a tiny denominator.
-      const rr = shownRatio(worst, round(theirs?.recoveryS, 2), 0.05, 's');
-      figures.push({
-        metric: `${label}: healthy → first fresh data (worst of ${mine.length})`,
-        value: round(worst, 2),
-        unit: 's',
-        runs: rec.map((v) => round(v, 2) ?? v),
-        of: 'worst',
-        baseline: round(theirs?.recoveryS, 2),
-        baselineLabel: 'naive fixed-interval poller',
-        ratio: rr.ratio,
-        goal: `≤ ${fmt(goalS, 0)} s (interval + backoff cap)`,
-        met: worst !== null && worst <= goalS,
-        metRuns: `${rec.filter((v) => v <= goalS).length}/${mine.length}`,
-        note: `documented bound max(P, 1.2·cap) + T_req = ${fmt(mine[0]?.boundS, 1)} s${rr.tinyNote ? `; ${rr.tinyNote}` : ''}`,
-      });
+      const { figure } = recoveryFigure(
+        label,
+        mine.map((o) => o.recoveryS),
+        theirs?.recoveryS,
+        'naive fixed-interval poller',
+        goalS,
+        (tiny) =>
+          `documented bound max(P, 1.2·cap) + T_req = ${fmt(mine[0]?.boundS, 1)} s${tiny ? `; ${tiny}` : ''}`,
+      );
+      figures.push(figure);
       const reqMed = median(mine.map((o) => o.requestsDuringOutage));
       const reqRatio = shownRatio(reqMed, theirs?.requestsDuringOutage, 1, 'req');
       figures.push({
@@ -350,4 +310,4 @@ async function run(args: Args): Promise<BenchResult> {
   };
 }
 
-if (require.main === module) benchMain(run);
+if (require.main === module) benchMain(run, DEFAULTS);

@@ -5,31 +5,26 @@
  * Memory after forced GC and active handles after a warm-up and at the end (goal: flat).
  */
 import { benchMain } from './child';
-import { clearSpyHistory, helper, ourNodes, panelNode, pollNode, sinkNode, TAB } from './nodered';
+import { clearSpyHistory, fanFlow, helper, ourNodes, stopNodeRed } from './nodered';
 import { ourSupervisor, v1Config } from './ours';
 import { SimCli } from './sims';
 import {
   activeResources,
+  against,
+  steadyResources,
   describeResources,
   fmt,
   hrMs,
   median,
   memoryAfterGc,
   percentile,
-  ratio,
   round,
-  sleep,
   TOKEN,
   waitUntil,
   type BenchResult,
   type Figure,
   type MemorySample,
 } from './util';
-
-interface Args {
-  redeploys?: number;
-  warmup?: number;
-}
 
 interface Phase {
   label: string;
@@ -38,11 +33,6 @@ interface Phase {
   resStart: ReturnType<typeof activeResources>;
   resEnd: ReturnType<typeof activeResources>;
   timesMs: number[];
-}
-
-async function steadyResources(): Promise<ReturnType<typeof activeResources>> {
-  await sleep(100);
-  return activeResources();
 }
 
 async function lifecycle(port: number): Promise<number> {
@@ -60,17 +50,16 @@ async function lifecycle(port: number): Promise<number> {
 async function supervisorPhase(port: number, n: number, warmup: number): Promise<Phase> {
   for (let i = 0; i < warmup; i++) await lifecycle(port);
   const memStart = await memoryAfterGc();
-  const resStart = await steadyResources();
+  const resStart = await steadyResources(1, 100);
   const timesMs: number[] = [];
   for (let i = 0; i < n; i++) timesMs.push(await lifecycle(port));
   const memEnd = await memoryAfterGc();
-  const resEnd = await steadyResources();
+  const resEnd = await steadyResources(1, 100);
   return { label: 'supervisor lifecycle', memStart, memEnd, resStart, resEnd, timesMs };
 }
 
 async function nodeRedPhase(host: string, n: number, warmup: number): Promise<Phase> {
-  const flow = [TAB, panelNode('cfg', host, 1), pollNode('poll', 'cfg', [['sink']]), sinkNode('sink')];
-  const creds = { cfg: { token: TOKEN } };
+  const { flow, creds } = fanFlow(host, 1, 1);
   await helper.startServer();
   try {
     await helper.load(ourNodes, flow, creds);
@@ -95,7 +84,7 @@ async function nodeRedPhase(host: string, n: number, warmup: number): Promise<Ph
     for (let i = 0; i < warmup; i++) await redeploy();
     clearSpyHistory();
     const memStart = await memoryAfterGc();
-    const resStart = await steadyResources();
+    const resStart = await steadyResources(1, 100);
     const timesMs: number[] = [];
     for (let i = 0; i < n; i++) {
       timesMs.push(await redeploy());
@@ -103,11 +92,10 @@ async function nodeRedPhase(host: string, n: number, warmup: number): Promise<Ph
     }
     clearSpyHistory();
     const memEnd = await memoryAfterGc();
-    const resEnd = await steadyResources();
+    const resEnd = await steadyResources(1, 100);
     return { label: 'Node-RED full deploy', memStart, memEnd, resStart, resEnd, timesMs };
   } finally {
-    await helper.unload().catch(() => undefined);
-    await helper.stopServer().catch(() => undefined);
+    await stopNodeRed();
   }
 }
 
@@ -116,22 +104,16 @@ function phaseFigures(p: Phase, n: number): Figure[] {
   return [
     {
       metric: `${p.label} ×${n}: heap used after GC at the end`,
-      value: round(p.memEnd.heapUsedMB, 2),
+      ...against(p.memEnd.heapUsedMB, p.memStart.heapUsedMB, 'after warm-up', 2, 3),
       unit: 'MB',
-      baseline: round(p.memStart.heapUsedMB, 2),
-      baselineLabel: 'after warm-up',
-      ratio: round(ratio(p.memEnd.heapUsedMB, p.memStart.heapUsedMB), 3),
       goal: 'flat (growth < 1 MB)',
       met: heapGrowth < 1,
       note: `growth ${fmt(heapGrowth, 2)} MB (${fmt((heapGrowth * 1024) / n, 1)} KB per deploy); RSS ${fmt(p.memStart.rssMB, 1)} → ${fmt(p.memEnd.rssMB, 1)} MB`,
     },
     {
       metric: `${p.label} ×${n}: active handles at the end`,
-      value: p.resEnd.total,
+      ...against(p.resEnd.total, p.resStart.total, 'after warm-up', 0),
       unit: 'handles',
-      baseline: p.resStart.total,
-      baselineLabel: 'after warm-up',
-      ratio: round(ratio(p.resEnd.total, p.resStart.total), 2),
       goal: 'flat',
       met: p.resEnd.total <= p.resStart.total,
       note: `start ${describeResources(p.resStart)}; end ${describeResources(p.resEnd)}`,
@@ -145,9 +127,9 @@ function phaseFigures(p: Phase, n: number): Figure[] {
   ];
 }
 
-async function run(args: Args): Promise<BenchResult> {
-  const n = args.redeploys ?? 200;
-  const warmup = args.warmup ?? 10;
+const DEFAULTS = { redeploys: 200, warmup: 10 };
+
+async function run({ redeploys: n, warmup }: typeof DEFAULTS): Promise<BenchResult> {
   const sim = await SimCli.start(['--token', TOKEN]);
   const phases: Phase[] = [];
   try {
@@ -181,4 +163,4 @@ async function run(args: Args): Promise<BenchResult> {
   };
 }
 
-if (require.main === module) benchMain(run);
+if (require.main === module) benchMain(run, DEFAULTS);

@@ -77,17 +77,12 @@ function figureTable(figures: Figure[]): string {
 export function renderResults(run: RunSummary): string {
   const m = run.machine;
   const out: string[] = [];
-  out.push('# Benchmark results');
-  out.push('');
+  out.push('# Benchmark results', '');
   out.push(
     `Written by \`${run.command}\` on ${run.startedAt.toISOString().replace('T', ' ').slice(0, 16)} UTC; the whole run took ` +
       `${fmt(run.seconds / 60, 1)} min${run.quick ? ' (QUICK MODE: shortened durations, not the reference figures)' : ''}.`,
   );
-  out.push('');
-  out.push('## Machine and versions');
-  out.push('');
-  out.push('| | |');
-  out.push('|---|---|');
+  out.push('', '## Machine and versions', '', '| | |', '|---|---|');
   out.push(`| CPU | ${cell(m.cpuModel)}, ${m.cores} logical cores |`);
   out.push(`| Memory | ${fmt(m.memoryGB, 1)} GB |`);
   out.push(`| Load average at start (1/5/15 min) | ${m.loadAverage.map((l) => fmt(l, 2)).join(' / ')} |`);
@@ -100,8 +95,7 @@ export function renderResults(run: RunSummary): string {
       `CPU busy mean ${fmt(l.busyPct.mean, 0)} %, max ${fmt(l.busyPct.max, 0)} % (this run included); other Node.js ` +
       `processes mean ${fmt(l.otherNode.mean, 1)}, max ${l.otherNode.max} |`,
   );
-  out.push(`| OS | ${cell(m.os)} |`);
-  out.push(`| Node.js | ${m.node} |`);
+  out.push(`| OS | ${cell(m.os)} |`, `| Node.js | ${m.node} |`);
   out.push(
     `| Package | ${m.packageName} ${m.packageVersion}, commit ${m.commit ?? 'unknown'}${m.dirty ? ' **+ uncommitted changes (dirty tree)**' : ' (clean tree)'} |`,
   );
@@ -110,8 +104,7 @@ export function renderResults(run: RunSummary): string {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')} |`,
   );
-  out.push(`| v2 (MQTT) | ${cell(run.v2)} |`);
-  out.push('');
+  out.push(`| v2 (MQTT) | ${cell(run.v2)} |`, '');
   const busy = l.otherNode.max > 0 || l.before.busyPct > 25;
   out.push(
     `> The simulated panels run on the same ${m.cores} cores as the client. ` +
@@ -131,10 +124,7 @@ export function renderResults(run: RunSummary): string {
 
   const results = run.outcomes.map((o) => ({ name: o.name, r: o.outcome.result, o: o.outcome }));
   const goals = results.flatMap(({ r }) => (r ? r.figures.filter((f) => f.goal).map((f) => ({ r, f })) : []));
-  out.push('## Summary of goals');
-  out.push('');
-  out.push('| Benchmark | Figure | Ours | Goal | Met |');
-  out.push('|---|---|---:|---|:-:|');
+  out.push('## Summary of goals', '', '| Benchmark | Figure | Ours | Goal | Met |', '|---|---|---:|---|:-:|');
   for (const { r, f } of goals) {
     out.push(
       `| ${cell(r.title.replace(/^\d+[ab]?\.\s*/, ''))} | ${cell(f.metric)} | ${cell(value(f, f.value))} | ${cell(f.goal)} | ${met(f)} |`,
@@ -151,18 +141,10 @@ export function renderResults(run: RunSummary): string {
 
   for (const { name, r, o } of results) {
     if (!r) {
-      out.push(`## ${name}`);
-      out.push('');
-      out.push(`**Not completed**: ${o.error ?? 'no result'}.`);
-      out.push('');
+      out.push(`## ${name}`, '', `**Not completed**: ${o.error ?? 'no result'}.`, '');
       continue;
     }
-    out.push(`## ${r.title}`);
-    out.push('');
-    out.push(r.setup);
-    out.push('');
-    out.push(figureTable(r.figures));
-    out.push('');
+    out.push(`## ${r.title}`, '', r.setup, '', figureTable(r.figures), '');
     const notes = [...r.notes];
     if (o.error) notes.push(`Run error: ${o.error}`);
     notes.push(
@@ -173,9 +155,7 @@ export function renderResults(run: RunSummary): string {
     for (const n of notes) out.push(`- ${n}`);
     out.push('');
   }
-  out.push('## Reproduce');
-  out.push('');
-  out.push('```sh');
+  out.push('## Reproduce', '', '```sh');
   out.push(
     'npm run build && npm run bench                   # everything, < 20 min, rewrites bench/RESULTS.md',
   );
@@ -183,11 +163,8 @@ export function renderResults(run: RunSummary): string {
   out.push(
     'node dist/bench/run.js --only overhead,fanout    # some benchmarks; prints figures, writes bench/out/',
   );
-  out.push('node dist/bench/run.js --quick                   # smoke test with shortened durations');
-  out.push('```');
-  out.push('');
-  out.push('Raw data of this run: `bench/out/*.json` (not committed).');
-  out.push('');
+  out.push('node dist/bench/run.js --quick                   # smoke test with shortened durations', '```');
+  out.push('', 'Raw data of this run: `bench/out/*.json` (not committed).', '');
   return out.join('\n');
 }
 

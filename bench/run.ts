@@ -24,59 +24,60 @@ import { LoadMonitor } from './load';
 import { renderConsole, renderResults, type MachineInfo } from './report';
 import type { BenchResult } from './util';
 
-const ALL = ['overhead', 'fanout', 'scale', 'push', 'recovery', 'soak', 'redeploy', 'peer'] as const;
-type Name = (typeof ALL)[number];
-
 /**
- * Separate runs per benchmark in the default run. Scale and push measure 5 windows per level in one process
- * (starting 100 TLS panels five times would not fit the budget); recovery and peer run 5 replicas in parallel
- * in one run; the soak is one long run.
+ * Per benchmark: separate runs in the default run (scale and push measure 5 windows per level in one process,
+ * as starting 100 TLS panels five times would not fit the budget; recovery and peer run 5 replicas in
+ * parallel in one run; the soak is one long run), the upper bound of ONE run (a child past it is killed and
+ * reported), and the arguments of each run in the full run (windows shrunk so that 5 runs fit the ~20-minute
+ * budget) and in --quick.
  */
-const REPEATS: Record<Name, number> = {
-  overhead: 5,
-  fanout: 5,
-  scale: 1,
-  push: 1,
-  recovery: 1,
-  soak: 1,
-  redeploy: 5,
-  peer: 1,
-};
-
-/** Arguments of each run in the default (full) run: windows shrunk so that 5 runs fit the ~20-minute budget. */
-const FULL_ARGS: Record<Name, Record<string, unknown>> = {
-  overhead: { rounds: 1, cycles: 100, warmup: 20 },
-  fanout: { windowS: 4 },
-  scale: { levels: [1, 10, 50, 100], windows: 5, windowS: 3, warmupS: 2 },
-  push: { levels: [1, 10, 100], windows: 5, windowS: 3, warmupS: 2 },
-  recovery: { replicas: 5 },
-  soak: {},
-  redeploy: { redeploys: 200, warmup: 10 },
-  peer: { replicas: 5 },
-};
-
-/** Upper bound of ONE run of each benchmark (a child past its budget is killed and reported). */
-const BUDGET_S: Record<Name, number> = {
-  overhead: 60,
-  fanout: 60,
-  scale: 360,
-  push: 240,
-  recovery: 200,
-  soak: 420,
-  redeploy: 60,
-  peer: 260,
-};
-
-const QUICK_ARGS: Record<Name, Record<string, unknown>> = {
-  overhead: { rounds: 1, cycles: 40, warmup: 10 },
-  fanout: { windowS: 3 },
-  scale: { levels: [1, 10], floorLevels: [10], windows: 2, windowS: 2, warmupS: 1, hosts: 1 },
-  push: { levels: [1, 10], windows: 2, windowS: 2, warmupS: 1 },
-  recovery: { intervals: [1], refusalS: 10, hangS: 5, replicas: 2 },
-  soak: { durationS: 40, faultEveryS: 10, warmupS: 3, warmupFaults: false },
-  redeploy: { redeploys: 20, warmup: 3 },
-  peer: { raceS: 10, blips: 2, replicas: 2, realS: 20 },
-};
+const PLAN = {
+  overhead: {
+    repeats: 5,
+    budgetS: 60,
+    full: { rounds: 1, cycles: 100, warmup: 20 },
+    quick: { rounds: 1, cycles: 40, warmup: 10 },
+  },
+  fanout: { repeats: 5, budgetS: 60, full: { windowS: 4 }, quick: { windowS: 3 } },
+  scale: {
+    repeats: 1,
+    budgetS: 360,
+    full: { levels: [1, 10, 50, 100], windows: 5, windowS: 3, warmupS: 2 },
+    quick: { levels: [1, 10], floorLevels: [10], windows: 2, windowS: 2, warmupS: 1, hosts: 1 },
+  },
+  push: {
+    repeats: 1,
+    budgetS: 240,
+    full: { levels: [1, 10, 100], windows: 5, windowS: 3, warmupS: 2 },
+    quick: { levels: [1, 10], windows: 2, windowS: 2, warmupS: 1 },
+  },
+  recovery: {
+    repeats: 1,
+    budgetS: 200,
+    full: { replicas: 5 },
+    quick: { intervals: [1], refusalS: 10, hangS: 5, replicas: 2 },
+  },
+  soak: {
+    repeats: 1,
+    budgetS: 420,
+    full: {},
+    quick: { durationS: 40, faultEveryS: 10, warmupS: 3, warmupFaults: false },
+  },
+  redeploy: {
+    repeats: 5,
+    budgetS: 60,
+    full: { redeploys: 200, warmup: 10 },
+    quick: { redeploys: 20, warmup: 3 },
+  },
+  peer: {
+    repeats: 1,
+    budgetS: 260,
+    full: { replicas: 5 },
+    quick: { raceS: 10, blips: 2, replicas: 2, realS: 20 },
+  },
+} satisfies Record<string, { repeats: number; budgetS: number; full: object; quick: object }>;
+type Name = keyof typeof PLAN;
+const ALL = Object.keys(PLAN) as Name[];
 
 /** Whole run, hard limit: later benchmarks are skipped rather than overrun it (the soak adds its own length). */
 const RUN_LIMIT_S = 20 * 60;
@@ -106,8 +107,7 @@ function parseArgs(argv: string[]): Options {
     } else if (a === '--only') {
       const list = (argv[++i] ?? '').split(',').filter(Boolean);
       for (const n of list)
-        if (!(ALL as readonly string[]).includes(n))
-          throw new Error(`unknown benchmark "${n}" (${ALL.join(', ')})`);
+        if (!(ALL as string[]).includes(n)) throw new Error(`unknown benchmark "${n}" (${ALL.join(', ')})`);
       only = list as Name[];
     } else if (a === '-h' || a === '--help') {
       process.stdout.write(
@@ -195,10 +195,11 @@ async function main(): Promise<void> {
   const repeats: Record<string, number> = {};
   const soakS = opts.soakMin === null ? null : opts.soakMin * 60;
   const argsOf = (name: Name): Record<string, unknown> => {
-    const base = opts.quick ? QUICK_ARGS[name] : FULL_ARGS[name];
+    const base: Record<string, unknown> = opts.quick ? PLAN[name].quick : PLAN[name].full;
     return name === 'soak' && soakS !== null ? { ...base, durationS: soakS } : base;
   };
-  const budgetOf = (name: Name): number => BUDGET_S[name] + (name === 'soak' && soakS !== null ? soakS : 0);
+  const budgetOf = (name: Name): number =>
+    PLAN[name].budgetS + (name === 'soak' && soakS !== null ? soakS : 0);
   const limitS = RUN_LIMIT_S + (soakS ?? 0);
   const runOne = async (name: Name): Promise<void> => {
     const left = limitS - (Date.now() - t0) / 1000;
@@ -212,7 +213,7 @@ async function main(): Promise<void> {
       process.stdout.write(`-- ${name}: skipped (time limit)\n`);
       return;
     }
-    const n = opts.quick ? 1 : REPEATS[name];
+    const n = opts.quick ? 1 : PLAN[name].repeats;
     const runs: ChildOutcome[] = [];
     for (let i = 0; i < n; i++) {
       const leftNow = limitS - (Date.now() - t0) / 1000;

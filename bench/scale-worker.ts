@@ -4,11 +4,11 @@
  * event-loop delay, messages per second and resident memory after a forced GC over a fixed window.
  * Forked by scale.ts with the panels' ports; reports over IPC.
  */
-import type { PanelConnectionConfig } from '../src/connection/config';
+import { MqttClient } from 'mqtt';
 import type { PanelSupervisor } from '../src/supervisor/supervisor';
-import { BareV1Poller } from './baselines';
+import { bareMqtt, BareV1Poller, endMqtt } from './baselines';
 import { benchMain } from './child';
-import { ourSupervisor, v1Config } from './ours';
+import { ourSupervisor, v1Config, v2Config } from './ours';
 import { cpuMs, LoopDelay, memoryAfterGc, sleep, TOKEN, waitUntil, type BenchResult } from './util';
 
 export interface WorkerPanel {
@@ -62,16 +62,6 @@ interface Client {
   stop(): Promise<void> | void;
 }
 
-function v2Config(p: WorkerPanel, intervalS: number): PanelConnectionConfig {
-  return {
-    host: `127.0.0.1:${p.http}`,
-    api: 'v2',
-    intervalS,
-    mqttPort: p.mqtt ?? 8883,
-    passphrase: p.passphrase,
-  };
-}
-
 async function measureWindow(
   args: WorkerArgs,
   n: number,
@@ -118,8 +108,6 @@ const mqttCount = { n: 0 };
 
 /** Counts 'message' events of every MQTT.js client (ours and the bare floor alike): one branch per emit. */
 function countMqttMessages(): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { MqttClient } = require('mqtt') as typeof import('mqtt');
   const proto = MqttClient.prototype as unknown as { emit: (event: string, ...a: unknown[]) => boolean };
   const emit = proto.emit;
   proto.emit = function (this: unknown, event: string, ...a: unknown[]) {
@@ -163,32 +151,7 @@ async function startFloorV2(
   intervalMs: number,
   counters: { fresh: number; stale: number },
 ): Promise<Client> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const v2 = require('../src/transport/v2') as {
-    registerV2(
-      host: string,
-      o: Record<string, unknown>,
-    ): Promise<{ brokerUsername: string; brokerPassword: string; serial: string }>;
-    fetchCaPem(ep: Record<string, unknown>): Promise<string>;
-  };
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mqtt = require('mqtt') as typeof import('mqtt');
-  const host = `127.0.0.1:${p.http}`;
-  const creds = await v2.registerV2(host, { passphrase: p.passphrase, name: 'bench-floor' });
-  const ca = await v2.fetchCaPem({ host });
-  const client = mqtt.connect({
-    protocol: 'mqtts',
-    host: '127.0.0.1',
-    port: p.mqtt ?? 8883,
-    username: creds.brokerUsername,
-    password: creds.brokerPassword,
-    ca,
-    rejectUnauthorized: true,
-    checkServerIdentity: () => undefined,
-    reconnectPeriod: 1000,
-  } as import('mqtt').IClientOptions);
-  client.on('error', () => undefined);
-  client.on('connect', () => client.subscribe(`ebus/5/${creds.serial}/#`));
+  const client = await bareMqtt(p, p.passphrase ?? '', 'bench-floor');
   let lastCounted = 0;
   client.on('message', () => {
     const now = Date.now();
@@ -197,11 +160,12 @@ async function startFloorV2(
       counters.fresh++;
     }
   });
-  return { stop: () => new Promise<void>((resolve) => client.end(true, {}, () => resolve())) };
+  return { stop: () => endMqtt(client) };
 }
 
 function startOurs(args: WorkerArgs, p: WorkerPanel, counters: { fresh: number; stale: number }): Client {
-  const config = args.api === 'v1' ? v1Config(p.http, args.intervalS) : v2Config(p, args.intervalS);
+  const config =
+    args.api === 'v1' ? v1Config(p.http, args.intervalS) : v2Config(p, args.intervalS, p.passphrase);
   const sup: PanelSupervisor = ourSupervisor(config);
   sup.subscribe({
     onData: (d) => {

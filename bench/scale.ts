@@ -11,19 +11,19 @@ import type { LevelResult, WorkerArgs, WorkerPanel, WorkerResult } from './scale
 import { SimHost, V2_SIM_OPTIONS } from './sims';
 import { fmt, median, procCpuMs, ratio, round, TOKEN, type BenchResult, type Figure } from './util';
 
-interface Args {
-  levels?: number[];
-  floorLevels?: number[];
-  hosts?: number;
-  intervalS?: number;
-  warmupS?: number;
-  windowS?: number;
-  /** Measurement windows per level (each figure: the median of them, with the spread). */
-  windows?: number;
-  v2?: boolean;
-}
+/** windows: measurement windows per level (each figure: the median of them, with the spread). */
+const DEFAULTS = {
+  levels: [1, 10, 50, 100],
+  floorLevels: [100],
+  hosts: 2,
+  intervalS: 1,
+  warmupS: 3,
+  windowS: 10,
+  windows: 1,
+  v2: true,
+};
 
-export type ApiArgs = Required<Omit<Args, 'v2'>> & { countMqtt?: boolean };
+export type ApiArgs = Omit<typeof DEFAULTS, 'v2'> & { countMqtt?: boolean };
 
 /** One figure's value per window at a level: median, with every window's value kept as the spread. */
 export function perWindow(
@@ -38,6 +38,32 @@ export function byLevel(r: WorkerResult | null): Map<number, LevelResult[]> {
   const m = new Map<number, LevelResult[]>();
   for (const l of r?.levels ?? []) m.set(l.panels, [...(m.get(l.panels) ?? []), l]);
   return m;
+}
+
+/** A figure at one level: the median of ours over the windows, against the floor's when it was measured. */
+export function windowFigure(
+  metric: string,
+  unit: string,
+  list: LevelResult[],
+  floor: LevelResult[] | null,
+  baselineLabel: string | undefined,
+  pick: (l: LevelResult) => number | null,
+  digits: number,
+  extra: Partial<Figure> = {},
+): Figure {
+  const o = perWindow(list, pick);
+  const b = floor ? perWindow(floor, pick) : null;
+  return {
+    metric,
+    value: round(o.value, digits),
+    unit,
+    runs: o.runs.map((v) => round(v, digits) ?? v),
+    of: 'median',
+    baseline: b ? round(b.value, digits) : null,
+    baselineLabel,
+    ratio: b ? round(ratio(o.value, b.value), 2) : null,
+    ...extra,
+  };
 }
 
 const CPU_GOAL_PCT = 25;
@@ -140,21 +166,7 @@ function levelFigures(
       pick: (l: LevelResult) => number,
       digits: number,
       extra: Partial<Figure> = {},
-    ): Figure => {
-      const o = perWindow(list, pick);
-      const b = fl ? perWindow(fl, pick) : null;
-      return {
-        metric: `${name}: ${metric}`,
-        value: round(o.value, digits),
-        unit,
-        runs: o.runs.map((v) => round(v, digits) ?? v),
-        of: 'median',
-        baseline: b ? round(b.value, digits) : null,
-        baselineLabel: label,
-        ratio: b ? round(ratio(o.value, b.value), 2) : null,
-        ...extra,
-      };
-    };
+    ): Figure => windowFigure(`${name}: ${metric}`, unit, list, fl, label, pick, digits, extra);
     const cpu = perWindow(list, (l) => l.cpuSharePct).value ?? Infinity;
     const rss = perWindow(list, (l) => l.rssMB).value ?? Infinity;
     figures.push(
@@ -193,16 +205,8 @@ function missed(api: string, ours: WorkerResult, maxLevel: number, notes: string
     notes.push(`Goal missed (${api}): RSS ${fmt(rss, 0)} MB at ${maxLevel} panels.`);
 }
 
-async function run(args: Args): Promise<BenchResult> {
-  const a: ApiArgs = {
-    levels: args.levels ?? [1, 10, 50, 100],
-    floorLevels: args.floorLevels ?? [100],
-    hosts: args.hosts ?? 2,
-    intervalS: args.intervalS ?? 1,
-    warmupS: args.warmupS ?? 3,
-    windowS: args.windowS ?? 10,
-    windows: args.windows ?? 1,
-  };
+async function run(args: typeof DEFAULTS): Promise<BenchResult> {
+  const { v2: withV2, ...a } = args;
   const maxLevel = Math.max(...a.levels);
   const notes: string[] = [];
   const figures: Figure[] = [];
@@ -219,7 +223,7 @@ async function run(args: Args): Promise<BenchResult> {
     missed('v1', v1.ours, maxLevel, notes);
   }
 
-  if (args.v2 !== false) {
+  if (withV2) {
     const v2 = await runApi('v2', a, notes);
     raw.v2 = v2;
     if (v2.ours) {
@@ -246,4 +250,4 @@ async function run(args: Args): Promise<BenchResult> {
   };
 }
 
-if (require.main === module) benchMain(run);
+if (require.main === module) benchMain(run, DEFAULTS);

@@ -5,9 +5,9 @@
  * - SimHost: a child process hosting many panels, driven over IPC (shared with the tests: test/helpers).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import path from 'node:path';
 import type { StatsSnapshot } from '../simulator';
+import { expectResponse, rawRequest } from '../test/helpers/http-client';
 import { endChild } from '../test/helpers/sim-host';
 
 export { endChild, SimHost, type HostPanel, type HostPanelOptions } from '../test/helpers/sim-host';
@@ -65,33 +65,10 @@ export class SimCli {
   }
 
   /** One control-API call on a fresh connection (no pooled socket left behind). */
-  control<T = unknown>(method: string, route: string, body?: unknown): Promise<T> {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        {
-          host: '127.0.0.1',
-          port: this.ports.control,
-          method,
-          path: route,
-          agent: false,
-          headers: data
-            ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) }
-            : {},
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('end', () => {
-            if ((res.statusCode ?? 500) >= 400) reject(new Error(`control ${method} ${route}: ${text}`));
-            else resolve((text ? JSON.parse(text) : null) as T);
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(data);
-    });
+  async control<T = unknown>(method: string, route: string, body?: unknown): Promise<T> {
+    const r = expectResponse(await rawRequest(this.ports.control, route, { method, body, agent: false }));
+    if (r.status >= 400) throw new Error(`control ${method} ${route}: ${r.body}`);
+    return (r.body ? JSON.parse(r.body) : null) as T;
   }
 
   stats(): Promise<StatsSnapshot & { openConnections: number }> {

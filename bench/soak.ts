@@ -5,10 +5,11 @@
  * (goal: 0). Baseline: the same process's figures at the start of the soak.
  */
 import { benchMain } from './child';
-import { EventLog, ourSupervisor, v1Config } from './ours';
+import { supervise, v1Config, type Supervised } from './ours';
 import { SimHost, type HostPanel } from './sims';
 import {
   activeResources,
+  against,
   CountingLogger,
   describeResources,
   fmt,
@@ -17,21 +18,13 @@ import {
   ratio,
   round,
   sleep,
+  steadyResources,
   TOKEN,
   waitUntil,
   type BenchResult,
   type Figure,
   type MemorySample,
 } from './util';
-
-interface Args {
-  panels?: number;
-  durationS?: number;
-  faultEveryS?: number;
-  warmupS?: number;
-  /** Inject every fault kind once before the start reading (default true). */
-  warmupFaults?: boolean;
-}
 
 interface FaultPlan {
   label: string;
@@ -65,17 +58,6 @@ const FAULTS: FaultPlan[] = [
   },
 ];
 
-/** Handles counted a few times over a second; the smallest total is the one without requests in flight. */
-async function steadyResources(): Promise<ReturnType<typeof activeResources>> {
-  let best = activeResources();
-  for (let i = 0; i < 5; i++) {
-    await sleep(200);
-    const r = activeResources();
-    if (r.total < best.total) best = r;
-  }
-  return best;
-}
-
 function slopeMBPerMin(samples: { t: number; mb: number }[]): number | null {
   if (samples.length < 3) return null;
   const n = samples.length;
@@ -86,21 +68,14 @@ function slopeMBPerMin(samples: { t: number; mb: number }[]): number | null {
   return den === 0 ? null : (num / den) * 60_000;
 }
 
-async function run(args: Args): Promise<BenchResult> {
-  const nPanels = args.panels ?? 4;
-  const durationS = args.durationS ?? 240;
-  const faultEveryS = args.faultEveryS ?? 40;
-  const warmupS = args.warmupS ?? 5;
-  const warmupFaults = args.warmupFaults ?? true;
+/** warmupFaults: inject every fault kind once before the start reading. */
+const DEFAULTS = { panels: 4, durationS: 240, faultEveryS: 40, warmupS: 5, warmupFaults: true };
+
+async function run(args: typeof DEFAULTS): Promise<BenchResult> {
+  const { panels: nPanels, durationS, faultEveryS, warmupS, warmupFaults } = args;
   const host = await SimHost.start();
-  const before = await steadyResources();
-  const sups: {
-    log: EventLog;
-    logger: CountingLogger;
-    panel: HostPanel;
-    stop: () => Promise<void>;
-    boundS: number;
-  }[] = [];
+  const before = await steadyResources(6, 200);
+  const sups: (Supervised & { logger: CountingLogger; panel: HostPanel })[] = [];
   const windows: { panel: number; from: number; to: number; label: string }[] = [];
   const memSamples: { t: number; mb: number; rssMB: number }[] = [];
   let memStart: MemorySample;
@@ -114,16 +89,7 @@ async function run(args: Args): Promise<BenchResult> {
     const panels = await host.startPanels(nPanels, { token: TOKEN, tickMs: 1000 });
     for (const panel of panels) {
       const logger = new CountingLogger();
-      const sup = ourSupervisor(v1Config(panel.http, 1), logger);
-      const log = new EventLog(sup);
-      sup.start();
-      sups.push({
-        log,
-        logger,
-        panel,
-        boundS: sup.timingPolicy.recoveryBoundMs / 1000,
-        stop: () => sup.stop(),
-      });
+      sups.push({ ...supervise(v1Config(panel.http, 1), logger), logger, panel });
     }
     await waitUntil('all online', () => sups.every((s) => s.log.fresh().length > 0), 20_000, 20);
     // Warm-up: every fault kind once (in parallel on different panels), so code that runs only on a fault path
@@ -138,7 +104,7 @@ async function run(args: Args): Promise<BenchResult> {
     }
     await sleep(warmupS * 1000);
     memStart = await memoryAfterGc();
-    resStart = await steadyResources();
+    resStart = await steadyResources(6, 200);
     t0 = Date.now();
     memSamples.push({ t: t0, mb: memStart.heapUsedMB, rssMB: memStart.rssMB });
     let nextFault = t0 + faultEveryS * 500;
@@ -169,11 +135,10 @@ async function run(args: Args): Promise<BenchResult> {
     t1 = Date.now();
     memEnd = await memoryAfterGc();
     memSamples.push({ t: t1, mb: memEnd.heapUsedMB, rssMB: memEnd.rssMB });
-    resEnd = await steadyResources();
+    resEnd = await steadyResources(6, 200);
   } finally {
-    for (const s of sups) s.log.stop();
     await Promise.all(sups.map((s) => s.stop()));
-    resAfterStop = await steadyResources();
+    resAfterStop = await steadyResources(6, 200);
     await host.stop();
   }
 
@@ -220,11 +185,8 @@ async function run(args: Args): Promise<BenchResult> {
   const figures: Figure[] = [
     {
       metric: 'heap used after GC, end of soak',
-      value: round(memEnd!.heapUsedMB, 2),
+      ...against(memEnd!.heapUsedMB, memStart!.heapUsedMB, 'start of soak', 2, 3),
       unit: 'MB',
-      baseline: round(memStart!.heapUsedMB, 2),
-      baselineLabel: 'start of soak',
-      ratio: round(ratio(memEnd!.heapUsedMB, memStart!.heapUsedMB), 3),
       goal: 'flat (growth < 1 MB)',
       met: heapGrowth < 1,
       note:
@@ -233,22 +195,16 @@ async function run(args: Args): Promise<BenchResult> {
     },
     {
       metric: 'external + array buffers after GC, end of soak',
-      value: round(memEnd!.externalMB, 2),
+      ...against(memEnd!.externalMB, memStart!.externalMB, 'start of soak', 2, 3),
       unit: 'MB',
-      baseline: round(memStart!.externalMB, 2),
-      baselineLabel: 'start of soak',
-      ratio: round(ratio(memEnd!.externalMB, memStart!.externalMB), 3),
       goal: 'flat (growth < 1 MB)',
       met: externalGrowth < 1,
       note: 'native memory held by JS objects (buffers, sockets)',
     },
     {
       metric: 'RSS after GC, end of soak',
-      value: round(memEnd!.rssMB, 1),
+      ...against(memEnd!.rssMB, memStart!.rssMB, 'start of soak', 1, 3),
       unit: 'MB',
-      baseline: round(memStart!.rssMB, 1),
-      baselineLabel: 'start of soak',
-      ratio: round(ratio(memEnd!.rssMB, memStart!.rssMB), 3),
       note: `growth ${fmt(rssGrowth, 1)} MB over the whole soak (the allocator keeps what the warm-up reached)`,
     },
     {
@@ -264,22 +220,16 @@ async function run(args: Args): Promise<BenchResult> {
     },
     {
       metric: 'active handles, end of soak',
-      value: resEnd!.total,
+      ...against(resEnd!.total, resStart!.total, 'start of soak', 0),
       unit: 'handles',
-      baseline: resStart!.total,
-      baselineLabel: 'start of soak',
-      ratio: round(ratio(resEnd!.total, resStart!.total), 2),
       goal: 'flat',
       met: resEnd!.total <= resStart!.total,
       note: `start ${describeResources(resStart!)}; end ${describeResources(resEnd!)}`,
     },
     {
       metric: 'active handles after stopping every supervisor',
-      value: resAfterStop!.total,
+      ...against(resAfterStop!.total, before.total, 'before the first supervisor', 0),
       unit: 'handles',
-      baseline: before.total,
-      baselineLabel: 'before the first supervisor',
-      ratio: round(ratio(resAfterStop!.total, before.total), 2),
       goal: 'back to the baseline',
       met: resAfterStop!.total <= before.total,
       note: `before ${describeResources(before)}; after ${describeResources(resAfterStop!)}`,
@@ -336,4 +286,4 @@ async function run(args: Args): Promise<BenchResult> {
   };
 }
 
-if (require.main === module) benchMain(run);
+if (require.main === module) benchMain(run, DEFAULTS);

@@ -59,13 +59,30 @@ export function shownRatio(
 ): { ratio: number | null; tinyNote: string | null } {
   if (value === null || value === undefined || baseline === null || baseline === undefined)
     return { ratio: null, tinyNote: null };
-  const r = baseline === 0 ? (value === 0 ? 1 : null) : value / baseline;
-  const small = Math.abs(baseline) < tiny;
+  const r = ratio(value, baseline);
+  const why = r === null ? ': division by zero, no ratio' : '';
   return {
-    ratio: r === null ? null : round(r, 2),
-    tinyNote: small
-      ? `ratio against a tiny baseline (${baseline} ${unit} < ${tiny} ${unit}${r === null ? ': division by zero, no ratio' : ''}): not meaningful`
-      : null,
+    ratio: round(r, 2),
+    tinyNote:
+      Math.abs(baseline) < tiny
+        ? `ratio against a tiny baseline (${baseline} ${unit} < ${tiny} ${unit}${why}): not meaningful`
+        : null,
+  };
+}
+
+/** A figure's value against a baseline of the same run: both rounded to `digits`, the ratio of the raw values. */
+export function against(
+  value: number | null | undefined,
+  baseline: number | null | undefined,
+  baselineLabel: string,
+  digits = 2,
+  ratioDigits = 2,
+): Pick<Figure, 'value' | 'baseline' | 'baselineLabel' | 'ratio'> {
+  return {
+    value: round(value, digits),
+    baseline: round(baseline, digits),
+    baselineLabel,
+    ratio: round(ratio(value, baseline), ratioDigits),
   };
 }
 
@@ -135,6 +152,23 @@ export function activeResources(): { total: number; byType: Record<string, numbe
   const byType: Record<string, number> = {};
   for (const t of list) byType[t] = (byType[t] ?? 0) + 1;
   return { total: list.length, byType };
+}
+
+/**
+ * Active handles, the smallest total of `samples` readings `stepMs` apart (the one without requests in
+ * flight); a single reading is taken after one step, so pending closes have settled.
+ */
+export async function steadyResources(
+  samples: number,
+  stepMs: number,
+): Promise<ReturnType<typeof activeResources>> {
+  let best: ReturnType<typeof activeResources> | null = null;
+  for (let i = 0; i < samples; i++) {
+    if (i > 0 || samples === 1) await sleep(stepMs);
+    const r = activeResources();
+    if (!best || r.total < best.total) best = r;
+  }
+  return best!;
 }
 
 export function describeResources(r: { total: number; byType: Record<string, number> }): string {
