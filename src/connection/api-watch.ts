@@ -1,5 +1,5 @@
 import type { ApiWatch } from '../supervisor/types';
-import { parseJsonObject, parseV2Status, v2Request, V2_PATHS } from '../transport/v2/rest';
+import { fetchV2Status } from '../transport/v2/rest';
 import type { PanelTransport } from '../transport/transport';
 
 /**
@@ -54,18 +54,9 @@ export function createApiWatch(opts: ApiWatchOptions): ApiWatch {
 }
 
 /** True only for a 200 carrying a v2 status body; anything else (404, 5xx, timeout, junk) is "not yet". */
-async function v2StatusAnswers(opts: ApiWatchOptions, signal: AbortSignal): Promise<boolean> {
-  try {
-    const res = await v2Request(
-      { host: opts.host, timeoutMs: opts.requestTimeoutMs },
-      'GET',
-      V2_PATHS.status,
-      signal,
-    );
-    if (res.status !== 200) return false;
-    parseV2Status(parseJsonObject(res.text, `GET ${V2_PATHS.status}`));
-    return true;
-  } catch {
-    return false;
-  }
+function v2StatusAnswers(opts: ApiWatchOptions, signal: AbortSignal): Promise<boolean> {
+  return fetchV2Status({ host: opts.host, timeoutMs: opts.requestTimeoutMs }, signal).then(
+    () => true,
+    () => false,
+  );
 }
