@@ -15,45 +15,37 @@ export const V1_POLL_PATHS = ['/api/v1/status', '/api/v1/panel', '/api/v1/circui
 
 export interface Poller {
   /** One poll: the 4 endpoints in parallel, parsed. Rejects when any of them fails. */
-  cycle(): Promise<unknown[]>;
-  close(): void;
+  cycle(): Promise<unknown>;
+  close(): void | Promise<void>;
 }
 
 export class BareV1Poller implements Poller {
   readonly agent = new http.Agent({ keepAlive: true });
+  private readonly headers: http.OutgoingHttpHeaders;
 
   constructor(
     private readonly port: number,
-    private readonly token: string,
-  ) {}
+    token: string,
+  ) {
+    this.headers = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
+  }
 
   get(path: string): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const req = http.get(
-        {
-          host: '127.0.0.1',
-          port: this.port,
-          path,
-          agent: this.agent,
-          headers: { Authorization: `Bearer ${this.token}`, Accept: 'application/json' },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            if (res.statusCode !== 200) {
-              reject(new Error(`HTTP ${res.statusCode} from ${path}`));
-              return;
-            }
-            try {
-              resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-            } catch (e) {
-              reject(e as Error);
-            }
-          });
-          res.on('error', reject);
-        },
-      );
+      const { port, agent, headers } = this;
+      const req = http.get({ host: '127.0.0.1', port, path, agent, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode} from ${path}`));
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          } catch (e) {
+            reject(e as Error);
+          }
+        });
+      });
       req.on('error', reject);
     });
   }

@@ -2,17 +2,17 @@
  * Our side, built the way the span-panel config node builds it (createPanelSupervisor), plus a variant that
  * times each cycle from the moment the supervisor asks the transport for a snapshot.
  */
-import { createPanelSupervisor, createTransportFor, type ConnectionTuning } from '../src/connection';
+import { createPanelSupervisor, createTransportFor } from '../src/connection';
 import type { PanelConnectionConfig } from '../src/connection/config';
 import { PanelSupervisor } from '../src/supervisor/supervisor';
 import { timingFor } from '../src/supervisor/timing';
-import type { DataEvent, HealthEvent, Logger } from '../src/supervisor/types';
-import type { PanelTransport } from '../src/transport/transport';
+import type { HealthEvent } from '../src/supervisor/types';
+import { SILENT_LOGGER, type Logger } from '../src/util/logger';
 import { V2_SIM_OPTIONS } from './sims';
-import { quietLogger, TOKEN } from './util';
+import { TOKEN } from './util';
 
-export function v1Config(port: number, intervalS: number, token = TOKEN): PanelConnectionConfig {
-  return { host: `127.0.0.1:${port}`, api: 'v1', intervalS, mqttPort: 8883, token };
+export function v1Config(port: number, intervalS: number): PanelConnectionConfig {
+  return { host: `127.0.0.1:${port}`, api: 'v1', intervalS, mqttPort: 8883, token: TOKEN };
 }
 
 export function v2Config(
@@ -23,31 +23,25 @@ export function v2Config(
   return { host: `127.0.0.1:${p.http}`, api: 'v2', intervalS, mqttPort: p.mqtt ?? 8883, passphrase };
 }
 
-export function ourSupervisor(
+export const ourSupervisor = (
   config: PanelConnectionConfig,
-  logger: Logger = quietLogger,
-  tuning: ConnectionTuning = {},
-): PanelSupervisor {
-  return createPanelSupervisor(config, logger, tuning);
-}
+  logger: Logger = SILENT_LOGGER,
+): PanelSupervisor => createPanelSupervisor(config, logger);
 
 /**
- * Same options as createPanelSupervisor (connection/index.ts), with `onCycleStart` called when a cycle asks
- * the transport for data: the benchmark then knows when each cycle started without touching the code.
+ * The options createPanelSupervisor (src/connection/index.ts) gives a v1 connection, without its 1 s interval
+ * floor, with `onCycleStart` called when a cycle asks the transport for data: the benchmark then knows when
+ * each cycle started without touching the code.
  */
-export function timedSupervisor(
-  config: PanelConnectionConfig,
-  onCycleStart: () => void,
-  logger: Logger = quietLogger,
-): PanelSupervisor {
+export function timedSupervisor(config: PanelConnectionConfig, onCycleStart: () => void): PanelSupervisor {
   const intervalMs = config.intervalS * 1000;
   const timing = timingFor(intervalMs);
   return new PanelSupervisor({
     intervalMs,
     label: `SPAN panel ${config.host}`,
-    logger,
+    logger: SILENT_LOGGER,
     createTransport: async (signal, cause) => {
-      const t: PanelTransport = await createTransportFor(config, timing, logger, signal, cause);
+      const t = await createTransportFor(config, timing, SILENT_LOGGER, signal, cause);
       const read = t.readSnapshot.bind(t);
       t.readSnapshot = (s: AbortSignal) => {
         onCycleStart();
@@ -58,42 +52,17 @@ export function timedSupervisor(
   });
 }
 
-/** Records data and health events of one supervisor with timestamps. */
-export class EventLog {
-  readonly data: { at: number; stale: boolean; receivedAt: number }[] = [];
-  readonly health: { at: number; event: HealthEvent }[] = [];
-  private readonly off: () => void;
-
-  constructor(readonly sup: PanelSupervisor) {
-    this.off = sup.subscribe({
-      onData: (d: DataEvent) =>
-        this.data.push({ at: Date.now(), stale: d.stale, receivedAt: d.snapshot.receivedAt }),
-      onHealth: (h) => this.health.push({ at: Date.now(), event: h }),
-    });
-  }
-
-  /** Fresh data events (a new snapshot, not the last good one re-sent while failing). */
-  fresh(): { at: number }[] {
-    return this.data.filter((d) => !d.stale);
-  }
-
-  firstFreshAfter(t: number): number | null {
-    return this.data.find((d) => !d.stale && d.at >= t && d.receivedAt >= t)?.at ?? null;
-  }
-
-  transitions(): string[] {
-    return this.health.filter((h) => h.event.transition).map((h) => h.event.state);
-  }
-
-  stop(): void {
-    this.off();
-  }
-}
-
-/** A started supervisor with its event log and the recovery goal and bound of its timing policy. */
+/** A started supervisor with its data and health events, and the recovery goal and bound of its timing. */
 export interface Supervised {
   sup: PanelSupervisor;
-  log: EventLog;
+  log: {
+    /** Data events: fresh ones carry a new snapshot, stale ones re-send the last good one while failing. */
+    data: { at: number; stale: boolean; receivedAt: number }[];
+    health: { at: number; event: HealthEvent }[];
+    fresh(): { at: number }[];
+    /** The states entered, in order. */
+    transitions(): string[];
+  };
   /** Interval + backoff cap, in seconds: the recovery goal. */
   goalS: number;
   /** The documented recovery bound max(P, 1.2·cap) + T_req, in seconds. */
@@ -101,18 +70,28 @@ export interface Supervised {
   stop(): Promise<void>;
 }
 
-export function supervise(config: PanelConnectionConfig, logger: Logger = quietLogger): Supervised {
+export function supervise(config: PanelConnectionConfig, logger: Logger = SILENT_LOGGER): Supervised {
   const sup = ourSupervisor(config, logger);
-  const log = new EventLog(sup);
+  const data: Supervised['log']['data'] = [];
+  const health: Supervised['log']['health'] = [];
+  const off = sup.subscribe({
+    onData: (d) => data.push({ at: Date.now(), stale: d.stale, receivedAt: d.snapshot.receivedAt }),
+    onHealth: (event) => health.push({ at: Date.now(), event }),
+  });
   sup.start();
   const t = sup.timingPolicy;
   return {
     sup,
-    log,
+    log: {
+      data,
+      health,
+      fresh: () => data.filter((d) => !d.stale),
+      transitions: () => health.filter((h) => h.event.transition).map((h) => h.event.state),
+    },
     goalS: (t.intervalMs + t.backoffCapMs) / 1000,
     boundS: t.recoveryBoundMs / 1000,
     stop: async () => {
-      log.stop();
+      off();
       await sup.stop();
     },
   };

@@ -3,10 +3,9 @@
  * only the client side (scale-worker.ts); the panels live in a few sim-host processes. Measured per level:
  * CPU share of one core, RSS growth over the process's own baseline (after forced GC), event-loop delay p99,
  * data messages per second. Baseline: the same number of bare node:http pollers (the floor) in a separate,
- * identical worker process, in the same run.
+ * identical worker process, in the same run. runApi() also carries benchmark 3b (push.ts).
  */
-import { runChild } from './child';
-import { benchMain } from './child';
+import { benchMain, runChild } from './child';
 import type { LevelResult, WorkerArgs, WorkerPanel, WorkerResult } from './scale-worker';
 import { SimHost, V2_SIM_OPTIONS } from './sims';
 import { fmt, median, procCpuMs, ratio, round, TOKEN, type BenchResult, type Figure } from './util';
@@ -22,18 +21,16 @@ const DEFAULTS = {
   windows: 1,
   v2: true,
 };
-
 export type ApiArgs = Omit<typeof DEFAULTS, 'v2'> & { countMqtt?: boolean };
+type Measure = (l: LevelResult) => number | null;
 
 /** One figure's value per window at a level: median, with every window's value kept as the spread. */
-export function perWindow(
-  list: LevelResult[],
-  pick: (l: LevelResult) => number | null,
-): { value: number | null; runs: number[] } {
+export function perWindow(list: LevelResult[], pick: Measure): { value: number | null; runs: number[] } {
   const runs = list.map(pick).filter((v): v is number => v !== null && Number.isFinite(v));
   return { value: median(runs), runs };
 }
 
+/** The windows of a worker's result, by number of panels. */
 export function byLevel(r: WorkerResult | null): Map<number, LevelResult[]> {
   const m = new Map<number, LevelResult[]>();
   for (const l of r?.levels ?? []) m.set(l.panels, [...(m.get(l.panels) ?? []), l]);
@@ -44,15 +41,14 @@ export function byLevel(r: WorkerResult | null): Map<number, LevelResult[]> {
 export function windowFigure(
   metric: string,
   unit: string,
-  list: LevelResult[],
-  floor: LevelResult[] | null,
+  [list, floor]: [LevelResult[], LevelResult[] | null],
   baselineLabel: string | undefined,
-  pick: (l: LevelResult) => number | null,
+  pick: Measure,
   digits: number,
   extra: Partial<Figure> = {},
 ): Figure {
   const o = perWindow(list, pick);
-  const b = floor ? perWindow(floor, pick) : null;
+  const b = floor?.length ? perWindow(floor, pick) : null;
   return {
     metric,
     value: round(o.value, digits),
@@ -66,32 +62,19 @@ export function windowFigure(
   };
 }
 
-const CPU_GOAL_PCT = 25;
-const RSS_GOAL_MB = 150;
-
-export async function startPanels(
-  api: 'v1' | 'v2',
-  total: number,
-  hostCount: number,
-): Promise<{ hosts: SimHost[]; panels: WorkerPanel[] }> {
+/** Starts `total` panels spread over `hostCount` sim-host processes. */
+async function startPanels(api: 'v1' | 'v2', total: number, hostCount: number) {
   const hosts: SimHost[] = [];
-  const panels: WorkerPanel[] = [];
   try {
     for (let h = 0; h < hostCount; h++) hosts.push(await SimHost.start());
     const per = Math.ceil(total / hostCount);
+    const opts = { token: TOKEN, tickMs: 1000, ...(api === 'v2' ? { v2: { ...V2_SIM_OPTIONS } } : {}) };
     const started = await Promise.all(
-      hosts.map((host, h) =>
-        host.startPanels(Math.min(per, total - h * per), {
-          token: TOKEN,
-          tickMs: 1000,
-          ...(api === 'v2' ? { v2: { ...V2_SIM_OPTIONS } } : {}),
-        }),
-      ),
+      hosts.map((h, i) => h.startPanels(Math.min(per, total - i * per), opts)),
     );
-    for (const list of started) {
-      for (const p of list)
-        panels.push({ http: p.http, mqtt: p.mqtt, passphrase: V2_SIM_OPTIONS.passphrase });
-    }
+    const panels: WorkerPanel[] = started
+      .flat()
+      .map((p) => ({ ...p, passphrase: V2_SIM_OPTIONS.passphrase }));
     return { hosts, panels };
   } catch (e) {
     await Promise.all(hosts.map((h) => h.stop()));
@@ -99,94 +82,80 @@ export async function startPanels(
   }
 }
 
+/** The floor worker (at floorLevels), then ours (at levels), on the same panels; notes get the panels' CPU. */
 export async function runApi(api: 'v1' | 'v2', args: ApiArgs, notes: string[]) {
-  const total = Math.max(...args.levels, ...args.floorLevels);
-  const { hosts, panels } = await startPanels(api, total, args.hosts);
+  const { levels, floorLevels, hosts: hostCount, ...timing } = args;
+  const { hosts, panels } = await startPanels(api, Math.max(...levels, ...floorLevels), hostCount);
   const simCpu0 = hosts.map((h) => procCpuMs(h.child.pid) ?? 0);
   const t0 = Date.now();
-  const common = {
-    api,
-    panels,
-    intervalS: args.intervalS,
-    warmupS: args.warmupS,
-    windowS: args.windowS,
-    windows: args.windows,
-    countMqtt: args.countMqtt,
-  };
-  const budget = (levels: number[]) =>
-    60_000 + levels.length * (args.warmupS + args.windows * (args.windowS + 2) + 20) * 1000;
-  try {
-    const floor = args.floorLevels.length
-      ? await runChild(
-          'scale-worker',
-          { ...common, mode: 'floor', levels: args.floorLevels } satisfies WorkerArgs,
-          budget(args.floorLevels),
-        )
-      : null;
-    const ours = await runChild(
+  const worker = (mode: WorkerArgs['mode'], at: number[]) =>
+    runChild(
       'scale-worker',
-      { ...common, mode: 'ours', levels: args.levels } satisfies WorkerArgs,
-      budget(args.levels),
+      { ...timing, api, panels, mode, levels: at } satisfies WorkerArgs,
+      60_000 + at.length * (args.warmupS + args.windows * (args.windowS + 2) + 20) * 1000,
     );
-    const simCpu = hosts.map((h, i) => (procCpuMs(h.child.pid) ?? 0) - simCpu0[i]);
-    const simShare = (100 * simCpu.reduce((a, b) => a + b, 0)) / (Date.now() - t0);
+  try {
+    const floor = floorLevels.length ? await worker('floor', floorLevels) : null;
+    const ours = await worker('ours', levels);
+    const simCpu = hosts.reduce((a, h, i) => a + (procCpuMs(h.child.pid) ?? 0) - simCpu0[i], 0);
     notes.push(
-      `${api}: the ${hosts.length} simulator processes (${panels.length} panels) used ${fmt(simShare, 0)} % of one core ` +
-        'meanwhile, on the same 2 cores.',
+      `${api}: the ${hosts.length} simulator processes (${panels.length} panels) used ` +
+        `${fmt((100 * simCpu) / (Date.now() - t0), 0)} % of one core meanwhile, on the same 2 cores.`,
     );
     for (const o of [floor, ours]) {
       if (o?.error) notes.push(`${api}: ${o.error}`);
       if (o && !o.exitedCleanly) notes.push(`${api}: a scale worker did not exit by itself (leaked handle).`);
     }
-    return {
-      floor: (floor?.result?.raw as WorkerResult | undefined) ?? null,
-      ours: (ours.result?.raw as WorkerResult | undefined) ?? null,
-    };
+    const raw = (o: typeof ours | null) => (o?.result?.raw as WorkerResult | undefined) ?? null;
+    return { floor: raw(floor), ours: raw(ours) };
   } finally {
     await Promise.all(hosts.map((h) => h.stop()));
   }
 }
 
+const CPU_GOAL_PCT = 25;
+const RSS_GOAL_MB = 150;
+const cpuShare: Measure = (l) => l.cpuSharePct;
+const rss: Measure = (l) => l.rssMB;
+
 function levelFigures(
-  api: string,
-  ours: WorkerResult,
-  floor: WorkerResult | null,
+  api: 'v1' | 'v2',
+  r: { ours: WorkerResult; floor: WorkerResult | null },
   maxLevel: number,
-): Figure[] {
+) {
   const figures: Figure[] = [];
-  const floors = byLevel(floor);
-  for (const [n, list] of byLevel(ours)) {
+  const floors = byLevel(r.floor);
+  for (const [n, list] of byLevel(r.ours)) {
     const fl = floors.get(n) ?? null;
-    const isGoal = n === maxLevel;
     const label = fl ? (api === 'v1' ? 'bare node:http pollers' : 'bare MQTT.js subscribers') : undefined;
-    const name = `${api}, ${n} panel${n > 1 ? 's' : ''}`;
-    const fig = (
-      metric: string,
-      unit: string,
-      pick: (l: LevelResult) => number,
-      digits: number,
-      extra: Partial<Figure> = {},
-    ): Figure => windowFigure(`${name}: ${metric}`, unit, list, fl, label, pick, digits, extra);
-    const cpu = perWindow(list, (l) => l.cpuSharePct).value ?? Infinity;
-    const rss = perWindow(list, (l) => l.rssMB).value ?? Infinity;
-    figures.push(
-      fig('CPU share of one core', '%', (l) => l.cpuSharePct, 2, {
-        ...(isGoal ? { goal: `< ${CPU_GOAL_PCT} %`, met: cpu < CPU_GOAL_PCT } : {}),
-      }),
-    );
-    figures.push(
-      fig('resident memory (RSS after GC)', 'MB', (l) => l.rssMB, 1, {
-        note: `growth over the process's own baseline ${fmt(perWindow(list, (l) => l.rssGrowthMB).value, 1)} MB (heap ${fmt(perWindow(list, (l) => l.heapGrowthMB).value, 1)} MB)`,
-        ...(isGoal ? { goal: `< ${RSS_GOAL_MB} MB`, met: rss < RSS_GOAL_MB } : {}),
-      }),
-    );
-    figures.push(
-      fig('event-loop delay p99', 'ms', (l) => l.eldP99, 1, {
-        note: `p50 ${fmt(perWindow(list, (l) => l.eldP50).value, 1)} ms, max ${fmt(Math.max(...list.map((l) => l.eldMax)), 1)} ms`,
-      }),
-    );
+    const at = perWindow.bind(null, list);
+    const fig = (metric: string, unit: string, pick: Measure, digits: number, extra: Partial<Figure>) =>
+      windowFigure(
+        `${api}, ${n} panel${n > 1 ? 's' : ''}: ${metric}`,
+        unit,
+        [list, fl],
+        label,
+        pick,
+        digits,
+        extra,
+      );
+    const goal = (text: string, met: boolean) => (n === maxLevel ? { goal: text, met } : {});
     const failed = list.reduce((a, l) => a + l.failed, 0);
     figures.push(
+      fig(
+        'CPU share of one core',
+        '%',
+        cpuShare,
+        2,
+        goal(`< ${CPU_GOAL_PCT} %`, (at(cpuShare).value ?? Infinity) < CPU_GOAL_PCT),
+      ),
+      fig('resident memory (RSS after GC)', 'MB', rss, 1, {
+        note: `growth over the process's own baseline ${fmt(at((l) => l.rssGrowthMB).value, 1)} MB (heap ${fmt(at((l) => l.heapGrowthMB).value, 1)} MB)`,
+        ...goal(`< ${RSS_GOAL_MB} MB`, (at(rss).value ?? Infinity) < RSS_GOAL_MB),
+      }),
+      fig('event-loop delay p99', 'ms', (l) => l.eldP99, 1, {
+        note: `p50 ${fmt(at((l) => l.eldP50).value, 1)} ms, max ${fmt(Math.max(...list.map((l) => l.eldMax)), 1)} ms`,
+      }),
       fig('data messages per second', 'msg/s', (l) => l.messagesPerS, 1, {
         note: failed ? `${failed} failed cycles over the windows` : 'no failed cycle',
       }),
@@ -195,41 +164,29 @@ function levelFigures(
   return figures;
 }
 
-function missed(api: string, ours: WorkerResult, maxLevel: number, notes: string[]): void {
-  const top = byLevel(ours).get(maxLevel) ?? [];
-  const cpu = perWindow(top, (l) => l.cpuSharePct).value;
-  const rss = perWindow(top, (l) => l.rssMB).value;
-  if (cpu !== null && cpu >= CPU_GOAL_PCT)
-    notes.push(`Goal missed (${api}): ${fmt(cpu)} % of one core at ${maxLevel} panels.`);
-  if (rss !== null && rss >= RSS_GOAL_MB)
-    notes.push(`Goal missed (${api}): RSS ${fmt(rss, 0)} MB at ${maxLevel} panels.`);
-}
-
-async function run(args: typeof DEFAULTS): Promise<BenchResult> {
-  const { v2: withV2, ...a } = args;
+async function run({ v2: withV2, ...a }: typeof DEFAULTS): Promise<BenchResult> {
   const maxLevel = Math.max(...a.levels);
   const notes: string[] = [];
   const figures: Figure[] = [];
   const raw: Record<string, unknown> = {};
-
-  const v1 = await runApi('v1', a, notes);
-  raw.v1 = v1;
-  if (v1.ours) {
-    figures.push(...levelFigures('v1', v1.ours, v1.floor, maxLevel));
-    notes.unshift(
-      `v1 baseline of the measured process before any panel: RSS ${fmt(v1.ours.baseline.rssMB, 1)} MB, ` +
-        `heap ${fmt(v1.ours.baseline.heapUsedMB, 1)} MB (Node.js + our modules loaded).`,
-    );
-    missed('v1', v1.ours, maxLevel, notes);
-  }
-
-  if (withV2) {
-    const v2 = await runApi('v2', a, notes);
-    raw.v2 = v2;
-    if (v2.ours) {
-      figures.push(...levelFigures('v2', v2.ours, v2.floor, maxLevel));
-      missed('v2', v2.ours, maxLevel, notes);
+  for (const api of withV2 ? (['v1', 'v2'] as const) : (['v1'] as const)) {
+    const r = await runApi(api, a, notes);
+    raw[api] = r;
+    if (!r.ours) continue;
+    figures.push(...levelFigures(api, { ours: r.ours, floor: r.floor }, maxLevel));
+    if (api === 'v1') {
+      notes.unshift(
+        `v1 baseline of the measured process before any panel: RSS ${fmt(r.ours.baseline.rssMB, 1)} MB, ` +
+          `heap ${fmt(r.ours.baseline.heapUsedMB, 1)} MB (Node.js + our modules loaded).`,
+      );
     }
+    const top = byLevel(r.ours).get(maxLevel) ?? [];
+    const cpu = perWindow(top, cpuShare).value;
+    const mem = perWindow(top, rss).value;
+    if (cpu !== null && cpu >= CPU_GOAL_PCT)
+      notes.push(`Goal missed (${api}): ${fmt(cpu)} % of one core at ${maxLevel} panels.`);
+    if (mem !== null && mem >= RSS_GOAL_MB)
+      notes.push(`Goal missed (${api}): RSS ${fmt(mem, 0)} MB at ${maxLevel} panels.`);
   }
   notes.push(
     'All supervisors start together, so their cycles stay roughly in phase: the event-loop delay p99 shows the burst of ' +
