@@ -103,3 +103,14 @@ export function refuseUnsettableRelay(state: unknown): void {
     throw new PanelError('refused-command', `invalid relay state ${String(state)}: command not sent`);
   }
 }
+
+/** Socket error codes that mean "no route to the panel" (DNS, routing, interface down), HTTP and MQTT alike. */
+export const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTDOWN',
+  'ENETDOWN',
+  'EADDRNOTAVAIL',
+]);

@@ -1,4 +1,4 @@
-import { PanelError, type ErrorClass } from '../errors';
+import { PanelError, UNREACHABLE_CODES, type ErrorClass } from '../errors';
 import { parseRetryAfter } from './retry-after';
 
 /**
@@ -25,16 +25,6 @@ export interface RequestContext {
 }
 
 const STALE_CODES = new Set(['ECONNRESET', 'EPIPE']);
-const UNREACHABLE_CODES = new Set([
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTDOWN',
-  'ENETDOWN',
-  'EADDRNOTAVAIL',
-]);
-
 function asFailure(e: unknown): HttpFailureLike {
   return typeof e === 'object' && e !== null ? (e as HttpFailureLike) : { message: String(e) };
 }

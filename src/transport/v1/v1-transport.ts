@@ -7,8 +7,8 @@ import {
   v1PriorityToShed,
   type DataModel,
   type PanelSnapshot,
-  type RelayState,
-  type ShedPriority,
+  type SettableRelay,
+  type SettablePriority,
 } from '../../model/panel';
 import { asPanelError, PanelError, refuseUnsettableRelay } from '../errors';
 import { PanelHttpClient, type DebugLogger, type RetryStats } from '../http/panel-http';
@@ -197,11 +197,7 @@ export class V1Transport implements PanelTransport {
     }
   }
 
-  async setRelay(
-    circuitId: string,
-    state: Exclude<RelayState, 'UNKNOWN'>,
-    signal: AbortSignal,
-  ): Promise<CommandOutcome> {
+  async setRelay(circuitId: string, state: SettableRelay, signal: AbortSignal): Promise<CommandOutcome> {
     refuseUnsettableRelay(state);
     await this.commandableCircuit(circuitId, signal);
     const { lost } = await this.postOnce(circuitId, { relayStateIn: { relayState: state } }, signal);
@@ -237,7 +233,7 @@ export class V1Transport implements PanelTransport {
 
   async setPriority(
     circuitId: string,
-    priority: Exclude<ShedPriority, 'UNKNOWN'>,
+    priority: SettablePriority,
     signal: AbortSignal,
   ): Promise<CommandOutcome> {
     const v1 = shedToV1Priority(priority);

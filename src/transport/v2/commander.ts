@@ -1,4 +1,4 @@
-import type { Circuit, RelayState, ShedPriority } from '../../model/panel';
+import type { Circuit, SettablePriority, SettableRelay } from '../../model/panel';
 import { PanelError, refuseUnsettableRelay } from '../errors';
 import type { CommandOutcome } from '../transport';
 import type { BrokerSession } from './broker-session';
@@ -30,11 +30,7 @@ export class Commander {
 
   constructor(private readonly o: CommanderOptions) {}
 
-  async setRelay(
-    circuitId: string,
-    state: Exclude<RelayState, 'UNKNOWN'>,
-    signal: AbortSignal,
-  ): Promise<CommandOutcome> {
+  async setRelay(circuitId: string, state: SettableRelay, signal: AbortSignal): Promise<CommandOutcome> {
     refuseUnsettableRelay(state);
     this.commandable(circuitId, 'relay');
     return this.publishAndConfirm(circuitId, this.target(circuitId, 'relay'), state, signal);
@@ -42,7 +38,7 @@ export class Commander {
 
   async setPriority(
     circuitId: string,
-    priority: Exclude<ShedPriority, 'UNKNOWN'>,
+    priority: SettablePriority,
     signal: AbortSignal,
   ): Promise<CommandOutcome> {
     if (priority !== 'NEVER' && priority !== 'SOC_THRESHOLD' && priority !== 'OFF_GRID') {

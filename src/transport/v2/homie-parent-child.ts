@@ -65,19 +65,9 @@ function cap(dev: HomieDevice | undefined, name: string): string | null {
 
 /** All devices of the panel's tree (children, grandchildren, …) whose `$description` is known. */
 export function treeDevices(tree: HomieTree, rootId: string): HomieDevice[] {
-  const out: HomieDevice[] = [];
-  const seen = new Set<string>([rootId]);
-  const queue = [...(tree.device(rootId)?.description?.children ?? [])];
-  while (queue.length > 0) {
-    const id = queue.shift() as string;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const d = tree.device(id);
-    if (!d?.description) continue;
-    out.push(d);
-    queue.push(...d.description.children);
-  }
-  return out;
+  return treeDeviceIds(tree, rootId)
+    .map((id) => tree.device(id))
+    .filter((d): d is HomieDevice => !!d?.description);
 }
 
 /** Every device id the panel's tree names (for subscriptions), described or not yet. */

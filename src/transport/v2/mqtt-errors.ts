@@ -1,5 +1,5 @@
 import tls, { type PeerCertificate } from 'node:tls';
-import { PanelError } from '../errors';
+import { PanelError, UNREACHABLE_CODES } from '../errors';
 import { PACKET_TOO_LARGE_CODE } from './packet-limit';
 
 /**
@@ -7,14 +7,6 @@ import { PACKET_TOO_LARGE_CODE } from './packet-limit';
  * check. Messages name host, port and the failure only — never the user name's password.
  */
 
-const UNREACHABLE = new Set([
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTDOWN',
-  'ENETDOWN',
-]);
 const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|ERR_OSSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/;
 
 /** CONNACK return codes that mean "wrong credentials" (MQTT 3.1.1: 4, 5; MQTT 5: 0x86, 0x87). */
@@ -55,7 +47,7 @@ export function classifyMqttError(e: unknown, where: string): PanelError {
   if (isTlsFailure(err))
     return new PanelError('tls', `${where}: TLS failure (${message})`, { code: c ?? 'TLS' });
   if (c === 'ECONNREFUSED') return new PanelError('refused', `${where}: connection refused`, { code: c });
-  if (c !== undefined && UNREACHABLE.has(c)) {
+  if (c !== undefined && UNREACHABLE_CODES.has(c)) {
     return new PanelError('unreachable', `${where}: panel unreachable (${message})`, { code: c });
   }
   if (c === 'ETIMEDOUT') return new PanelError('unreachable', `${where}: connect timed out`, { code: c });

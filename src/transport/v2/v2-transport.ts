@@ -1,5 +1,5 @@
 import { EnergyGuard } from '../../model/energy-guard';
-import type { PanelSnapshot, RelayState, ShedPriority } from '../../model/panel';
+import type { PanelSnapshot, SettablePriority, SettableRelay } from '../../model/panel';
 import { PanelError } from '../errors';
 import type { CommandOutcome, PanelTransport } from '../transport';
 import { BrokerSession } from './broker-session';
@@ -187,19 +187,11 @@ export class V2Transport implements PanelTransport {
     this.session.reset();
   }
 
-  setRelay(
-    circuitId: string,
-    state: Exclude<RelayState, 'UNKNOWN'>,
-    signal: AbortSignal,
-  ): Promise<CommandOutcome> {
+  setRelay(circuitId: string, state: SettableRelay, signal: AbortSignal): Promise<CommandOutcome> {
     return this.commander.setRelay(circuitId, state, signal);
   }
 
-  setPriority(
-    circuitId: string,
-    priority: Exclude<ShedPriority, 'UNKNOWN'>,
-    signal: AbortSignal,
-  ): Promise<CommandOutcome> {
+  setPriority(circuitId: string, priority: SettablePriority, signal: AbortSignal): Promise<CommandOutcome> {
     return this.commander.setPriority(circuitId, priority, signal);
   }
 
