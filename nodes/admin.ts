@@ -28,26 +28,33 @@ const REQUEST_TIMEOUT_MS = 20_000;
 /** Concurrent test/register calls per panel (host and config node id): enough for a double click. */
 const MAX_CALLS_PER_PANEL = 2;
 
+interface AdminContext {
+  RED: NodeAPI;
+  limiter: ConcurrencyLimiter;
+}
+type PanelHandler = (ctx: AdminContext, panel: PanelRequest, res: Response) => Promise<void>;
+
 export function registerAdminEndpoints(RED: NodeAPI): void {
   const read = RED.auth.needsPermission('span-panel.read');
   const write = RED.auth.needsPermission('span-panel.write');
-  const limiter = new ConcurrencyLimiter(MAX_CALLS_PER_PANEL);
+  const ctx: AdminContext = { RED, limiter: new ConcurrencyLimiter(MAX_CALLS_PER_PANEL) };
+  /** Parses the body (or answers 4xx), then runs `handle`; a failure it did not expect answers 500. */
+  const withPanel = (handle: PanelHandler) => (req: Request, res: Response) => {
+    const panel = parseOrAnswer(RED, req, res);
+    if (panel) handle(ctx, panel, res).catch((e: unknown) => internalError(res, e));
+  };
 
   // "write": a test uses the panel secrets and, on v2, may register with the panel and keep the result.
-  RED.httpAdmin.post('/span-panel/test', jsonOnly, write, (req: Request, res: Response) => {
-    handleTest(RED, limiter, req, res).catch((e: unknown) => internalError(res, e));
-  });
-  RED.httpAdmin.post('/span-panel/register', jsonOnly, write, (req: Request, res: Response) => {
-    handleRegister(RED, limiter, req, res).catch((e: unknown) => internalError(res, e));
-  });
+  RED.httpAdmin.post('/span-panel/test', jsonOnly, write, withPanel(handleTest));
+  RED.httpAdmin.post('/span-panel/register', jsonOnly, write, withPanel(handleRegister));
   RED.httpAdmin.post('/span-panel/trust-ca', jsonOnly, write, (req: Request, res: Response) => {
     const body: unknown = req.body;
-    const id = body && typeof body === 'object' ? (body as { id?: unknown }).id : undefined;
-    const node = typeof id === 'string' ? RED.nodes.getNode(id) : null;
-    if (!isPanelConfigNode(node)) {
-      res.status(404).json({ ok: false, error: 'no deployed span-panel node with this id' });
-      return;
-    }
+    const node = deployedPanelOr404(
+      RED,
+      body && typeof body === 'object' ? (body as { id?: unknown }).id : null,
+      res,
+    );
+    if (!node) return;
     const fingerprint = node.trustPendingCa();
     if (fingerprint === null) {
       res.status(409).json({ ok: false, error: 'no changed panel certificate is waiting to be trusted' });
@@ -56,11 +63,8 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
     res.json({ ok: true, fingerprint });
   });
   RED.httpAdmin.get('/span-panel/:id/health', read, (req: Request, res: Response) => {
-    const node = RED.nodes.getNode(String(req.params.id));
-    if (!isPanelConfigNode(node)) {
-      res.status(404).json({ ok: false, error: 'no deployed span-panel node with this id' });
-      return;
-    }
+    const node = deployedPanelOr404(RED, req.params.id, res);
+    if (!node) return;
     const latest = node.latest;
     res.json({
       ok: true,
@@ -70,6 +74,14 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
       dataAgeMs: latest?.dataAgeMs ?? null,
     });
   });
+}
+
+/** The deployed span-panel config node with this id, or a 404 answer (null). */
+function deployedPanelOr404(RED: NodeAPI, id: unknown, res: Response) {
+  const node = typeof id === 'string' ? RED.nodes.getNode(id) : null;
+  if (isPanelConfigNode(node)) return node;
+  res.status(404).json({ ok: false, error: 'no deployed span-panel node with this id' });
+  return null;
 }
 
 /** Parses the request or answers 4xx; null when answered. */
@@ -95,14 +107,7 @@ function slotOrAnswer(limiter: ConcurrencyLimiter, panel: PanelRequest, res: Res
   return release;
 }
 
-async function handleTest(
-  RED: NodeAPI,
-  limiter: ConcurrencyLimiter,
-  req: Request,
-  res: Response,
-): Promise<void> {
-  const panel = parseOrAnswer(RED, req, res);
-  if (!panel) return;
+async function handleTest({ limiter }: AdminContext, panel: PanelRequest, res: Response): Promise<void> {
   // A deployed, running config node for the same panel already has the answer: no new connection.
   const running = panel.node;
   if (
@@ -151,13 +156,10 @@ async function handleTest(
 }
 
 async function handleRegister(
-  RED: NodeAPI,
-  limiter: ConcurrencyLimiter,
-  req: Request,
+  { RED, limiter }: AdminContext,
+  panel: PanelRequest,
   res: Response,
 ): Promise<void> {
-  const panel = parseOrAnswer(RED, req, res);
-  if (!panel) return;
   if (!panel.id) {
     res.status(400).json({ ok: false, error: 'the config node id is required to keep the registration' });
     return;
