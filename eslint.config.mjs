@@ -30,7 +30,10 @@ export default tseslint.config(
   },
   {
     // Editor scripts inside nodes/*.html are not linted here; see test/package for their syntax check.
-    files: ['nodes/**/*.js'],
-    languageOptions: { globals: { RED: 'readonly', $: 'readonly' } },
+    files: ['nodes/**/*.js', 'resources/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { RED: 'readonly', $: 'readonly', window: 'writable' },
+    },
   },
 );

@@ -110,15 +110,10 @@ describe(`editor in headless Chromium (Node-RED ${nodeRedVersion})`, function ()
     return [TOKEN, PASSPHRASE, ...issued];
   }
 
-  /**
-   * Picks our span-panel in the open dialog's panel select, as a user does when the editor shows "None"
-   * (Node-RED does not preselect a lone config node for a newly dropped node).
-   */
-  async function choosePanel(): Promise<void> {
-    const select = browser.page.locator('#node-input-panel');
-    const options = await select.locator('option').evaluateAll((o) => o.map((e) => e.getAttribute('value')));
-    assert.ok(options.includes(id.panel), `the panel select offers the span-panel (${options.join(', ')})`);
-    if ((await select.inputValue()) !== id.panel) await select.selectOption(id.panel);
+  /** A node dropped while exactly one span-panel exists gets it without a click (resources/span-editor.js). */
+  async function assertPanelPreselected(nodeId: string): Promise<void> {
+    const panelOf = await browser.page.evaluate((i) => RED.nodes.node(i)?.panel, nodeId);
+    assert.equal(panelOf, id.panel, 'the only span-panel is preselected on drop');
   }
 
   it('lists span poll, span circuit, span status and span home assistant in the palette under SPAN; span-panel is a config node', async () => {
@@ -190,8 +185,8 @@ describe(`editor in headless Chromium (Node-RED ${nodeRedVersion})`, function ()
   it("drops span circuit: its picker lists the simulated panel's circuits by name", async () => {
     const { page } = browser;
     id.circuit = await editor.dropFromPalette('span-circuit', 150, 170);
+    await assertPanelPreselected(id.circuit);
     await editor.openDialog(id.circuit);
-    await choosePanel();
     const expected = panel.state.circuits.length + 2; // + "choose a circuit" + "all circuits"
     await page.waitForFunction((n) => $('#node-input-circuit option').length === n, expected, {
       timeout: 20_000,
@@ -230,8 +225,8 @@ describe(`editor in headless Chromium (Node-RED ${nodeRedVersion})`, function ()
   it('drops span status and a debug node, and wires them', async () => {
     const { page } = browser;
     id.status = await editor.dropFromPalette('span-status', 150, 270);
+    await assertPanelPreselected(id.status);
     await editor.openDialog(id.status);
-    await choosePanel();
     await page.locator('#node-input-initial').check();
     await editor.closeDialog();
     assert.equal(await page.evaluate((i) => RED.nodes.node(i).initial, id.status), true);

@@ -15,6 +15,8 @@ import vm from 'node:vm';
 
 const REPO = process.cwd();
 const TYPES = ['span-panel', 'span-poll', 'span-circuit', 'span-status', 'span-ha'];
+/** Node-RED serves resources/ of this package under its name. */
+const PACKAGE_NAME: string = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).name;
 const USER_TYPES = TYPES.filter((t) => t !== 'span-panel');
 const DIST_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -64,12 +66,20 @@ describe('editor files, help, icons and examples', function () {
       assert.match(html, new RegExp(`data-template-name="${type}"`));
       const keys = [
         ...[...html.matchAll(/data-i18n="(?:\[\w+\])?([\w.-]+)"/g)].map((m) => m[1]),
-        ...[...scripts[0].matchAll(/\b_\('([\w.-]+)'/g)].map((m) => m[1]),
+        ...[...scripts[0].matchAll(/\b(?:_|portLabel)\('([\w.-]+)'/g)].map((m) => m[1]),
       ];
       assert.ok(keys.length > 0);
       for (const k of keys) assert.ok(hasKey(k), `i18n key ${k}`);
       // Relative admin URLs only (httpAdminRoot may not be "/").
       assert.doesNotMatch(scripts[0], /url: '\//);
+      assert.doesNotMatch(scripts[0], /postJson\('\//);
+      // The shared editor script, loaded first through Node-RED's resources route (relative, too).
+      assert.ok(
+        html.startsWith(
+          `<script type="text/javascript" src="resources/${PACKAGE_NAME}/span-editor.js"></script>`,
+        ),
+        'loads the shared editor script',
+      );
     });
 
     it(`${type}: help text and runtime messages exist`, () => {

@@ -105,7 +105,7 @@ describe('package fitness for the palette manager and the flow library', () => {
       assert.ok(used.has(t), `an example uses ${t}`);
   });
 
-  it('packs compiled JS, editor HTML, icons, locales and examples, and nothing else', function () {
+  it('packs compiled JS, editor HTML and its shared script, icons, locales and examples, and nothing else', function () {
     this.timeout(60_000);
     // --ignore-scripts: prepack would rebuild dist/ under the running tests.
     const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
@@ -126,6 +126,8 @@ describe('package fitness for the palette manager and the flow library', () => {
       files.some((f) => /^examples\/.+\.json$/.test(f)),
       'examples',
     );
+    // Every node's editor HTML loads it (resources/@span-local/node-red-span-panel/span-editor.js).
+    assert.ok(files.includes('resources/span-editor.js'), 'the shared editor script');
     assert.ok(files.includes('LICENSE') && files.includes('README.md') && files.includes('package.json'));
     const unwanted = files.filter(
       (f) =>
