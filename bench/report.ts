@@ -2,24 +2,15 @@
  * Renders bench/RESULTS.md: machine and versions, a summary of every goal, then one section per benchmark
  * with each figure, its baseline from the same run, the ratio, the goal and notes on every goal missed.
  */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { ChildOutcome } from './child';
 import type { LoadSummary } from './load';
 import { fmt, type BenchResult, type Figure } from './util';
 
-export interface MachineInfo {
-  cpuModel: string;
-  cores: number;
-  memoryGB: number;
-  loadAverage: number[];
-  os: string;
-  node: string;
-  packageName: string;
-  packageVersion: string;
-  versions: Record<string, string>;
-  commit: string | null;
-  /** `git status --porcelain` was non-empty when the run started. */
-  dirty: boolean;
-}
+export type MachineInfo = ReturnType<typeof machineInfo>;
 
 export interface RunSummary {
   startedAt: Date;
@@ -32,6 +23,48 @@ export interface RunSummary {
   repeats: Record<string, number>;
   outcomes: { name: string; outcome: ChildOutcome }[];
   v2: string;
+}
+
+/** The machine, the package, its library versions and the commit (with whether the tree was dirty). */
+export function machineInfo(root: string) {
+  const git = (...args: string[]) => {
+    try {
+      return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      return null;
+    }
+  };
+  const pkg = (name: string) => {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(root, name, 'package.json'), 'utf8')) as {
+        name: string;
+        version: string;
+      };
+    } catch {
+      return { name, version: '?' };
+    }
+  };
+  const cpus = os.cpus();
+  const self = pkg('.');
+  return {
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memoryGB: os.totalmem() / 2 ** 30,
+    loadAverage: os.loadavg(),
+    os: `${os.type()} ${os.release()} (${os.arch()})`,
+    node: process.version,
+    packageName: self.name,
+    packageVersion: self.version,
+    versions: Object.fromEntries(
+      ['node-red', 'axios', 'mqtt', 'aedes', 'node-red-node-test-helper'].map((p) => [
+        p,
+        pkg(`node_modules/${p}`).version,
+      ]),
+    ),
+    commit: git('rev-parse', '--short', 'HEAD')?.trim() || null,
+    // bench/out/ is git-ignored, so the run's own output never makes the tree dirty.
+    dirty: (git('status', '--porcelain') ?? '').trim() !== '',
+  };
 }
 
 const cell = (s: string | number | null | undefined): string =>
@@ -52,120 +85,138 @@ function met(f: Figure): string {
 
 function spread(f: Figure): string {
   if (!f.runs || f.runs.length < 2) return '–';
-  const lo = Math.min(...f.runs);
-  const hi = Math.max(...f.runs);
-  return `${f.of ?? 'median'} of ${f.runs.length}: ${fmt(lo, 2)}–${fmt(hi, 2)}`;
+  return `${f.of ?? 'median'} of ${f.runs.length}: ${fmt(Math.min(...f.runs), 2)}–${fmt(Math.max(...f.runs), 2)}`;
 }
 
-function figureTable(figures: Figure[]): string {
-  const rows = [
-    '| Figure | Ours | Spread | Baseline (same run) | Ratio | Goal | Met | Note |',
-    '|---|---:|---|---|---:|---|:-:|---|',
-  ];
-  for (const f of figures) {
-    const base =
-      f.baseline === undefined
-        ? '–'
-        : `${value(f, f.baseline)}${f.baselineLabel ? ` (${f.baselineLabel})` : ''}`;
-    rows.push(
-      `| ${cell(f.metric)} | ${cell(value(f, f.value))} | ${cell(spread(f))} | ${cell(base)} | ${cell(f.ratio === null || f.ratio === undefined ? null : `${fmt(f.ratio, 2)}×`)} | ${cell(f.goal)} | ${met(f)} | ${cell(f.note)} |`,
-    );
-  }
-  return rows.join('\n');
+const ratioText = (f: Figure) => (f.ratio === null || f.ratio === undefined ? null : `${fmt(f.ratio, 2)}×`);
+
+function figureRow(f: Figure): string {
+  const base =
+    f.baseline === undefined
+      ? '–'
+      : `${value(f, f.baseline)}${f.baselineLabel ? ` (${f.baselineLabel})` : ''}`;
+  const cells = [f.metric, value(f, f.value), spread(f), base, ratioText(f), f.goal].map(cell);
+  return `| ${cells.join(' | ')} | ${met(f)} | ${cell(f.note)} |`;
 }
 
-export function renderResults(run: RunSummary): string {
+function machineSection(run: RunSummary): string[] {
   const m = run.machine;
-  const out: string[] = [];
-  out.push('# Benchmark results', '');
-  out.push(
-    `Written by \`${run.command}\` on ${run.startedAt.toISOString().replace('T', ' ').slice(0, 16)} UTC; the whole run took ` +
-      `${fmt(run.seconds / 60, 1)} min${run.quick ? ' (QUICK MODE: shortened durations, not the reference figures)' : ''}.`,
-  );
-  out.push('', '## Machine and versions', '', '| | |', '|---|---|');
-  out.push(`| CPU | ${cell(m.cpuModel)}, ${m.cores} logical cores |`);
-  out.push(`| Memory | ${fmt(m.memoryGB, 1)} GB |`);
-  out.push(`| Load average at start (1/5/15 min) | ${m.loadAverage.map((l) => fmt(l, 2)).join(' / ')} |`);
   const l = run.load;
-  out.push(
-    `| Load before the run | CPU busy ${fmt(l.before.busyPct, 0)} % of ${m.cores} cores; ${l.before.otherNode} other Node.js processes |`,
-  );
-  out.push(
-    `| Load during the run (${l.samples} samples) | load average (1 min) mean ${fmt(l.load1.mean, 2)}, max ${fmt(l.load1.max, 2)}; ` +
-      `CPU busy mean ${fmt(l.busyPct.mean, 0)} %, max ${fmt(l.busyPct.max, 0)} % (this run included); other Node.js ` +
-      `processes mean ${fmt(l.otherNode.mean, 1)}, max ${l.otherNode.max} |`,
-  );
-  out.push(`| OS | ${cell(m.os)} |`, `| Node.js | ${m.node} |`);
-  out.push(
-    `| Package | ${m.packageName} ${m.packageVersion}, commit ${m.commit ?? 'unknown'}${m.dirty ? ' **+ uncommitted changes (dirty tree)**' : ' (clean tree)'} |`,
-  );
-  out.push(
-    `| Libraries | ${Object.entries(m.versions)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ')} |`,
-  );
-  out.push(`| v2 (MQTT) | ${cell(run.v2)} |`, '');
   const busy = l.otherNode.max > 0 || l.before.busyPct > 25;
-  out.push(
+  const rows: [string, string][] = [
+    ['CPU', `${cell(m.cpuModel)}, ${m.cores} logical cores`],
+    ['Memory', `${fmt(m.memoryGB, 1)} GB`],
+    ['Load average at start (1/5/15 min)', m.loadAverage.map((x) => fmt(x, 2)).join(' / ')],
+    [
+      'Load before the run',
+      `CPU busy ${fmt(l.before.busyPct, 0)} % of ${m.cores} cores; ${l.before.otherNode} other Node.js processes`,
+    ],
+    [
+      `Load during the run (${l.samples} samples)`,
+      `load average (1 min) mean ${fmt(l.load1.mean, 2)}, max ${fmt(l.load1.max, 2)}; CPU busy mean ` +
+        `${fmt(l.busyPct.mean, 0)} %, max ${fmt(l.busyPct.max, 0)} % (this run included); other Node.js processes ` +
+        `mean ${fmt(l.otherNode.mean, 1)}, max ${l.otherNode.max}`,
+    ],
+    ['OS', cell(m.os)],
+    ['Node.js', m.node],
+    [
+      'Package',
+      `${m.packageName} ${m.packageVersion}, commit ${m.commit ?? 'unknown'}` +
+        (m.dirty ? ' **+ uncommitted changes (dirty tree)**' : ' (clean tree)'),
+    ],
+    [
+      'Libraries',
+      Object.entries(m.versions)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    ],
+    ['v2 (MQTT)', cell(run.v2)],
+  ];
+  return [
+    '## Machine and versions',
+    '',
+    '| | |',
+    '|---|---|',
+    ...rows.map(([k, v]) => `| ${k} | ${v} |`),
+    '',
     `> The simulated panels run on the same ${m.cores} cores as the client. ` +
       (busy
         ? `Other work shared the machine (up to ${l.otherNode.max} other Node.js processes; CPU busy ${fmt(l.before.busyPct, 0)} % ` +
           'before the run): absolute figures are indicative, compare the ratios within one run.'
         : 'No other Node.js process was seen and the machine was idle before the run.'),
-  );
-  const reps = Object.entries(run.repeats).map(([k, v]) => `${k} ×${v}`);
-  out.push('');
-  out.push(
-    `Runs per benchmark: ${reps.join(', ')}. A benchmark run several times reports the median of its runs with the ` +
+    '',
+    `Runs per benchmark: ${Object.entries(run.repeats)
+      .map(([k, v]) => `${k} ×${v}`)
+      .join(', ')}. A benchmark run several times reports the median of its runs with the ` +
       'spread (min–max); recovery and peer run their replicas in parallel inside one run and say which (median or worst) ' +
       'they report; the soak is one long run whose figures are trends over time.',
-  );
-  out.push('');
+    '',
+  ];
+}
 
-  const results = run.outcomes.map((o) => ({ name: o.name, r: o.outcome.result, o: o.outcome }));
-  const goals = results.flatMap(({ r }) => (r ? r.figures.filter((f) => f.goal).map((f) => ({ r, f })) : []));
-  out.push('## Summary of goals', '', '| Benchmark | Figure | Ours | Goal | Met |', '|---|---|---:|---|:-:|');
-  for (const { r, f } of goals) {
-    out.push(
-      `| ${cell(r.title.replace(/^\d+[ab]?\.\s*/, ''))} | ${cell(f.metric)} | ${cell(value(f, f.value))} | ${cell(f.goal)} | ${met(f)} |`,
-    );
-  }
+function summarySection(results: (BenchResult | null)[]): string[] {
+  const goals = results.flatMap((r) => (r ? r.figures.filter((f) => f.goal).map((f) => ({ r, f })) : []));
   const missed = goals.filter(({ f }) => f.met === false).length;
   const unmeasured = goals.filter(({ f }) => f.met === null || f.met === undefined).length;
-  out.push('');
-  out.push(
+  return [
+    '## Summary of goals',
+    '',
+    '| Benchmark | Figure | Ours | Goal | Met |',
+    '|---|---|---:|---|:-:|',
+    ...goals.map(
+      ({ r, f }) =>
+        `| ${cell(r.title.replace(/^\d+[ab]?\.\s*/, ''))} | ${cell(f.metric)} | ${cell(value(f, f.value))} | ${cell(f.goal)} | ${met(f)} |`,
+    ),
+    '',
     `${goals.length - missed - unmeasured} of ${goals.length} goals met, ${missed} missed${unmeasured ? `, ${unmeasured} not measured` : ''}; ` +
       'every miss is explained in the notes of its section.',
-  );
-  out.push('');
+    '',
+  ];
+}
 
-  for (const { name, r, o } of results) {
-    if (!r) {
-      out.push(`## ${name}`, '', `**Not completed**: ${o.error ?? 'no result'}.`, '');
-      continue;
-    }
-    out.push(`## ${r.title}`, '', r.setup, '', figureTable(r.figures), '');
-    const notes = [...r.notes];
-    if (o.error) notes.push(`Run error: ${o.error}`);
-    notes.push(
-      o.exitedCleanly
-        ? `The benchmark process exited by itself after reporting (every timer, socket and child closed); ${fmt(o.seconds, 0)} s.`
-        : `The benchmark process did NOT exit by itself after reporting (a handle was left open) and was ended; ${fmt(o.seconds, 0)} s.`,
-    );
-    for (const n of notes) out.push(`- ${n}`);
-    out.push('');
-  }
-  out.push('## Reproduce', '', '```sh');
-  out.push(
+function benchmarkSection(name: string, o: ChildOutcome): string[] {
+  const r = o.result;
+  if (!r) return [`## ${name}`, '', `**Not completed**: ${o.error ?? 'no result'}.`, ''];
+  const notes = [...r.notes, ...(o.error ? [`Run error: ${o.error}`] : [])];
+  notes.push(
+    `The benchmark process ${o.exitedCleanly ? 'exited by itself after reporting (every timer, socket and child closed)' : 'did NOT exit by itself after reporting (a handle was left open) and was ended'}; ${fmt(o.seconds, 0)} s.`,
+  );
+  return [
+    `## ${r.title}`,
+    '',
+    r.setup,
+    '',
+    '| Figure | Ours | Spread | Baseline (same run) | Ratio | Goal | Met | Note |',
+    '|---|---:|---|---|---:|---|:-:|---|',
+    ...r.figures.map(figureRow),
+    '',
+    ...notes.map((n) => `- ${n}`),
+    '',
+  ];
+}
+
+export function renderResults(run: RunSummary): string {
+  return [
+    '# Benchmark results',
+    '',
+    `Written by \`${run.command}\` on ${run.startedAt.toISOString().replace('T', ' ').slice(0, 16)} UTC; the whole run took ` +
+      `${fmt(run.seconds / 60, 1)} min${run.quick ? ' (QUICK MODE: shortened durations, not the reference figures)' : ''}.`,
+    '',
+    ...machineSection(run),
+    ...summarySection(run.outcomes.map((o) => o.outcome.result)),
+    ...run.outcomes.flatMap((o) => benchmarkSection(o.name, o.outcome)),
+    '## Reproduce',
+    '',
+    '```sh',
     'npm run build && npm run bench                   # everything, < 20 min, rewrites bench/RESULTS.md',
-  );
-  out.push('npm run bench -- --soak-min 30                   # the same with a 30-minute soak');
-  out.push(
+    'npm run bench -- --soak-min 30                   # the same with a 30-minute soak',
     'node dist/bench/run.js --only overhead,fanout    # some benchmarks; prints figures, writes bench/out/',
-  );
-  out.push('node dist/bench/run.js --quick                   # smoke test with shortened durations', '```');
-  out.push('', 'Raw data of this run: `bench/out/*.json` (not committed).', '');
-  return out.join('\n');
+    'node dist/bench/run.js --quick                   # smoke test with shortened durations',
+    '```',
+    '',
+    'Raw data of this run: `bench/out/*.json` (not committed).',
+    '',
+  ].join('\n');
 }
 
 /** Short plain-text lines for the console. */
@@ -174,12 +225,11 @@ export function renderConsole(r: BenchResult): string {
   for (const f of r.figures) {
     const sp = spread(f);
     const base = f.baseline === undefined || f.baseline === null ? '' : ` | base ${value(f, f.baseline)}`;
-    const rt = f.ratio === null || f.ratio === undefined ? '' : ` | ${fmt(f.ratio, 2)}×`;
+    const rt = ratioText(f) ? ` | ${ratioText(f)}` : '';
     const goal = f.goal
       ? ` | goal ${f.goal}: ${f.met === true ? 'met' : f.met === false ? 'MISSED' : 'n/a'}`
       : '';
     lines.push(`  ${f.metric}: ${value(f, f.value)}${sp === '–' ? '' : ` (${sp})`}${base}${rt}${goal}`);
   }
-  for (const n of r.notes) lines.push(`  - ${n}`);
-  return lines.join('\n');
+  return [...lines, ...r.notes.map((n) => `  - ${n}`)].join('\n');
 }

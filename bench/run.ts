@@ -14,14 +14,12 @@
  * recovery → peer → redeploy, which measure seconds, not CPU. Every benchmark is its own child process and
  * must exit by itself; most run 5 times (each figure the median of the runs, with the spread).
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { aggregateRuns } from './aggregate';
-import { runChild, type ChildOutcome } from './child';
+import { parseArgs } from 'node:util';
+import { aggregateRuns, runChild, type ChildOutcome } from './child';
 import { LoadMonitor } from './load';
-import { renderConsole, renderResults, type MachineInfo } from './report';
+import { machineInfo, renderConsole, renderResults } from './report';
 import type { BenchResult } from './util';
 
 /**
@@ -82,92 +80,33 @@ const ALL = Object.keys(PLAN) as Name[];
 /** Whole run, hard limit: later benchmarks are skipped rather than overrun it (the soak adds its own length). */
 const RUN_LIMIT_S = 20 * 60;
 
-interface Options {
-  only: Name[];
-  quick: boolean;
-  write: boolean;
-  allowDirty: boolean;
-  soakMin: number | null;
-}
-
-function parseArgs(argv: string[]): Options {
-  let only: Name[] = [...ALL];
-  let quick = false;
-  let write: boolean | null = null;
-  let allowDirty = false;
-  let soakMin: number | null = null;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--quick') quick = true;
-    else if (a === '--write') write = true;
-    else if (a === '--allow-dirty') allowDirty = true;
-    else if (a === '--soak-min') {
-      soakMin = Number(argv[++i]);
-      if (!(soakMin > 0)) throw new Error('--soak-min needs a positive number of minutes');
-    } else if (a === '--only') {
-      const list = (argv[++i] ?? '').split(',').filter(Boolean);
-      for (const n of list)
-        if (!(ALL as string[]).includes(n)) throw new Error(`unknown benchmark "${n}" (${ALL.join(', ')})`);
-      only = list as Name[];
-    } else if (a === '-h' || a === '--help') {
-      process.stdout.write(
-        `Usage: node dist/bench/run.js [--only ${ALL.join(',')}] [--quick] [--write] [--allow-dirty] [--soak-min N]\n`,
-      );
-      process.exit(0);
-    } else throw new Error(`unknown option ${a}`);
+function options() {
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      write: { type: 'boolean' },
+      'allow-dirty': { type: 'boolean', default: false },
+      'soak-min': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(
+      `Usage: node dist/bench/run.js [--only ${ALL.join(',')}] [--quick] [--write] [--allow-dirty] [--soak-min N]\n`,
+    );
+    process.exit(0);
   }
-  const full = only.length === ALL.length && !quick;
-  return { only, quick, write: write ?? full, allowDirty, soakMin };
-}
-
-function git(root: string, args: string[]): string | null {
-  try {
-    return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch {
-    return null;
-  }
-}
-
-function versionOf(root: string, pkg: string): string {
-  try {
-    return (
-      JSON.parse(fs.readFileSync(path.join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as {
-        version: string;
-      }
-    ).version;
-  } catch {
-    return '?';
-  }
-}
-
-function machine(root: string): MachineInfo {
-  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
-    name: string;
-    version: string;
-  };
-  const commit = git(root, ['rev-parse', '--short', 'HEAD'])?.trim() || null;
-  // bench/out/ is git-ignored, so the run's own output never makes the tree dirty.
-  const dirty = (git(root, ['status', '--porcelain']) ?? '').trim() !== '';
-  const cpus = os.cpus();
-  return {
-    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
-    cores: cpus.length,
-    memoryGB: os.totalmem() / 2 ** 30,
-    loadAverage: os.loadavg(),
-    os: `${os.type()} ${os.release()} (${os.arch()})`,
-    node: process.version,
-    packageName: pkg.name,
-    packageVersion: pkg.version,
-    versions: Object.fromEntries(
-      ['node-red', 'axios', 'mqtt', 'aedes', 'node-red-node-test-helper'].map((p) => [p, versionOf(root, p)]),
-    ),
-    commit,
-    dirty,
-  };
+  const only = values.only === undefined ? ALL : (values.only.split(',').filter(Boolean) as Name[]);
+  for (const n of only) if (!ALL.includes(n)) throw new Error(`unknown benchmark "${n}" (${ALL.join(', ')})`);
+  const soakS = values['soak-min'] === undefined ? null : Number(values['soak-min']) * 60;
+  if (soakS !== null && !(soakS > 0)) throw new Error('--soak-min needs a positive number of minutes');
+  const full = only.length === ALL.length && !values.quick;
+  return { only, quick: values.quick, write: values.write ?? full, allowDirty: values['allow-dirty'], soakS };
 }
 
 async function main(): Promise<void> {
-  const opts = parseArgs(process.argv.slice(2));
+  const opts = options();
   const root = process.cwd();
   if (!fs.existsSync(path.join(root, 'package.json')) || !fs.existsSync(path.join(root, 'bench'))) {
     throw new Error(
@@ -177,8 +116,7 @@ async function main(): Promise<void> {
   const outDir = path.join(root, 'bench', 'out');
   fs.mkdirSync(outDir, { recursive: true });
   const startedAt = new Date();
-  const t0 = Date.now();
-  const info = machine(root);
+  const info = machineInfo(root);
   if (opts.write && info.dirty && !opts.allowDirty) {
     throw new Error(
       'the working tree has uncommitted changes: bench/RESULTS.md must describe a commit. Commit (or stash) first, ' +
@@ -193,39 +131,30 @@ async function main(): Promise<void> {
 
   const outcomes = new Map<Name, ChildOutcome>();
   const repeats: Record<string, number> = {};
-  const soakS = opts.soakMin === null ? null : opts.soakMin * 60;
-  const argsOf = (name: Name): Record<string, unknown> => {
-    const base: Record<string, unknown> = opts.quick ? PLAN[name].quick : PLAN[name].full;
-    return name === 'soak' && soakS !== null ? { ...base, durationS: soakS } : base;
-  };
-  const budgetOf = (name: Name): number =>
-    PLAN[name].budgetS + (name === 'soak' && soakS !== null ? soakS : 0);
-  const limitS = RUN_LIMIT_S + (soakS ?? 0);
+  const soakExtraS = (name: Name) => (name === 'soak' && opts.soakS !== null ? opts.soakS : 0);
+  const deadline = Date.now() + (RUN_LIMIT_S + (opts.soakS ?? 0)) * 1000;
+  const leftS = () => (deadline - Date.now()) / 1000;
   const runOne = async (name: Name): Promise<void> => {
-    const left = limitS - (Date.now() - t0) / 1000;
-    if (left < 20) {
-      outcomes.set(name, {
-        result: null,
-        error: `skipped: the run reached its ${Math.round(limitS / 60)}-minute limit`,
-        exitedCleanly: true,
-        seconds: 0,
-      });
-      process.stdout.write(`-- ${name}: skipped (time limit)\n`);
-      return;
-    }
-    const n = opts.quick ? 1 : PLAN[name].repeats;
+    const plan = PLAN[name];
+    const args = {
+      ...(opts.quick ? plan.quick : plan.full),
+      ...(soakExtraS(name) ? { durationS: opts.soakS } : {}),
+    };
+    const budgetS = plan.budgetS + soakExtraS(name);
+    const n = opts.quick ? 1 : plan.repeats;
     const runs: ChildOutcome[] = [];
-    for (let i = 0; i < n; i++) {
-      const leftNow = limitS - (Date.now() - t0) / 1000;
-      if (i > 0 && leftNow < budgetOf(name)) break; // fewer runs rather than overrunning the limit
-      process.stdout.write(`>> ${name}${n > 1 ? ` run ${i + 1}/${n}` : ''} …\n`);
-      runs.push(await runChild(name, argsOf(name), Math.min(budgetOf(name), leftNow) * 1000));
+    // Fewer runs rather than overrunning the limit; none when too little is left.
+    while (runs.length < n && leftS() >= (runs.length ? budgetS : 20)) {
+      process.stdout.write(`>> ${name}${n > 1 ? ` run ${runs.length + 1}/${n}` : ''} …\n`);
+      runs.push(await runChild(name, args, Math.min(budgetS, leftS()) * 1000));
     }
     const results = runs.map((r) => r.result).filter((r): r is BenchResult => r !== null);
-    repeats[name] = results.length;
+    if (runs.length) repeats[name] = results.length;
     const o: ChildOutcome = {
       result: results.length ? aggregateRuns(results) : null,
-      error: runs.map((r) => r.error).find((e) => e) ?? null,
+      error: runs.length
+        ? (runs.map((r) => r.error).find((e) => e) ?? null)
+        : `skipped: the run reached its ${Math.round((RUN_LIMIT_S + (opts.soakS ?? 0)) / 60)}-minute limit`,
       exitedCleanly: runs.every((r) => r.exitedCleanly),
       seconds: runs.reduce((a, r) => a + r.seconds, 0),
     };
@@ -248,7 +177,7 @@ async function main(): Promise<void> {
     })(),
   ]);
 
-  const seconds = (Date.now() - t0) / 1000;
+  const seconds = (Date.now() - startedAt.getTime()) / 1000;
   const ordered = ALL.filter((n) => outcomes.has(n)).map((n) => ({ name: n, outcome: outcomes.get(n)! }));
   const markdown = renderResults({
     startedAt,
