@@ -6,7 +6,7 @@
  */
 import { benchMain } from './child';
 import { clearSpyHistory, fanFlow, helper, nodeRedVersion, ourNodes } from './nodered';
-import { SimCli } from './sims';
+import { onePanel, type OnePanel } from './sims';
 import {
   against,
   cpuMs,
@@ -14,7 +14,6 @@ import {
   LoopDelay,
   ratio,
   sleep,
-  TOKEN,
   waitUntil,
   type BenchResult,
   type Figure,
@@ -33,13 +32,13 @@ interface Level {
 }
 
 async function measure(
-  sim: SimCli,
+  sim: OnePanel,
   n: number,
   intervalS: number,
   windowS: number,
   eld: LoopDelay,
 ): Promise<Level> {
-  const { flow, creds } = fanFlow(sim.host, intervalS, n);
+  const { flow, creds } = fanFlow(sim.address, intervalS, n);
   await helper.load(ourNodes, flow, creds);
   const sink = helper.getNode('sink');
   let cycles = 0;
@@ -85,7 +84,7 @@ async function measure(
 const DEFAULTS = { counts: [1, 10, 50], intervalS: 0.5, windowS: 8 };
 
 async function run({ counts, intervalS, windowS }: typeof DEFAULTS): Promise<BenchResult> {
-  const sim = await SimCli.start(['--token', TOKEN]);
+  const sim = await onePanel();
   const eld = new LoopDelay(5);
   const levels: Level[] = [];
   try {
@@ -149,7 +148,7 @@ async function run({ counts, intervalS, windowS }: typeof DEFAULTS): Promise<Ben
     title: '2. Fan-out: many nodes on one panel',
     setup:
       `Node-RED ${nodeRedVersion} via node-red-node-test-helper; span-panel (v1, interval ${intervalS} s) ` +
-      `with N span-poll nodes wired to one sink; panel = simulator CLI in its own process. Window ${windowS} s per N, ` +
+      `with N span-poll nodes wired to one sink; panel simulated in its own process. Window ${windowS} s per N, ` +
       'requests counted by the simulator.',
     figures,
     notes,

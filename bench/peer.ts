@@ -13,49 +13,59 @@
  */
 import { AxiosPlainPoller, V1_POLL_PATHS } from './baselines';
 import { benchMain } from './child';
-import { coreNodes, helper, nodeRedVersion, ourFlow, ourNodes, stopNodeRed, TAB, theirFlow } from './nodered';
-import { SimHost, type HostPanel } from './sims';
+import {
+  coreNodes,
+  helper,
+  nodeRedVersion,
+  onTab,
+  ourFlow,
+  ourNodes,
+  stopNodeRed,
+  theirFlow,
+} from './nodered';
+import { SimHost, type HostPanel, type HostPanelOptions } from './sims';
 import { fmt, median, ratio, round, shownRatio, sleep, TOKEN, type BenchResult, type Figure } from './util';
 
-/** One polled case: a panel behaviour and a poll interval, for theirs, ours (goal: 0 failed polls) and axios. */
-interface Case {
-  key: string;
-  label: string;
-  mode: Mode;
-  keepAliveMs: number;
-  hint: boolean;
-  intervalS: number;
-}
-
 type Mode = 'close' | 'silent';
+type Request = { ok: boolean; code: string | null };
+const MODE_LABEL: Record<Mode, string> = {
+  close: 'panel closes idle sockets (FIN)',
+  silent: 'panel forgets idle sockets silently (SPAN #156)',
+};
+const THEIRS = 'core inject → http request → function';
 
-interface TheirResult {
-  tick: number;
-  ok: boolean;
-  code: unknown;
-  at: number;
-}
+/** One side by side: theirs and ours in Node-RED (and, in the polled cases, plain axios), each on its own panel. */
+class Pair {
+  theirs: { tick: number; ok: boolean; at: number }[] = [];
+  ours: { at: number; stale: boolean }[] = [];
+  axios: Request[][] = [];
+  dropped = { theirs: 0, ours: 0 };
+  staleRetries: number | null = null;
 
-/** Stale-socket retries our v1 client made so far (span-panel config node → supervisor → transport). */
-function staleSocketRetries(configId: string): number | null {
-  const cfg = helper.getNode(configId) as {
-    hub?: { activeSupervisor?: { activeTransport?: { retryStats?: { staleSocketRetries: number } } } };
-  };
-  return cfg?.hub?.activeSupervisor?.activeTransport?.retryStats?.staleSocketRetries ?? null;
-}
+  constructor(
+    readonly key: string,
+    readonly panels: { theirs: HostPanel; ours: HostPanel; axios?: HostPanel },
+  ) {}
 
-/** Polls grouped by inject tick; a poll fails when any of its 4 requests fails. */
-function theirPolls(results: TheirResult[]): { tick: number; ok: boolean; doneAt: number }[] {
-  const byTick = new Map<number, TheirResult[]>();
-  for (const r of results) byTick.set(r.tick, [...(byTick.get(r.tick) ?? []), r]);
-  return [...byTick.entries()]
-    .filter(([, list]) => list.length === V1_POLL_PATHS.length || list.some((r) => !r.ok))
-    .map(([tick, list]) => ({
-      tick,
-      ok: list.every((r) => r.ok),
-      doneAt: Math.max(...list.map((r) => r.at)),
-    }))
-    .sort((a, b) => a.tick - b.tick);
+  /** Polls grouped by inject tick; a poll fails when any of its 4 requests fails. */
+  theirPolls(): { tick: number; ok: boolean; doneAt: number }[] {
+    const byTick = new Map<number, { ok: boolean; at: number }[]>();
+    for (const r of this.theirs) byTick.set(r.tick, [...(byTick.get(r.tick) ?? []), r]);
+    return [...byTick]
+      .filter(([, list]) => list.length === V1_POLL_PATHS.length || list.some((r) => !r.ok))
+      .map(([tick, list]) => ({
+        tick,
+        ok: list.every((r) => r.ok),
+        doneAt: Math.max(...list.map((r) => r.at)),
+      }))
+      .sort((a, b) => a.tick - b.tick);
+  }
+
+  clear(): void {
+    this.theirs = [];
+    this.ours = [];
+    this.axios = [];
+  }
 }
 
 /** realS: length of the real-settings window (5 s and 15 s polls). */
@@ -63,94 +73,79 @@ const DEFAULTS = { keepAliveMs: 250, raceS: 60, realS: 120, replicas: 5, blips: 
 
 async function run(args: typeof DEFAULTS): Promise<BenchResult> {
   const { keepAliveMs: K, raceS, realS, replicas, blips, blipEveryS } = args;
-  const modeLabel = (m: Mode) =>
-    m === 'close' ? 'panel closes idle sockets (FIN)' : 'panel forgets idle sockets silently (SPAN #156)';
-  const cases: Case[] = [];
-  for (const mode of ['close', 'silent'] as const) {
-    cases.push({
+  const cases = (['close', 'silent'] as const).flatMap((mode: Mode) => [
+    {
       key: `race-${mode}`,
-      label: `keep-alive race K = P = ${K} ms, no hint, ${modeLabel(mode)}`,
+      label: `keep-alive race K = P = ${K} ms, no hint, ${MODE_LABEL[mode]}`,
       mode,
       keepAliveMs: K,
       hint: false,
       intervalS: K / 1000,
-    });
-    for (const p of [5, 15]) {
-      cases.push({
-        key: `real${p}-${mode}`,
-        label: `real panel settings (K = 5 s with hint), poll every ${p} s, ${modeLabel(mode)}`,
-        mode,
-        keepAliveMs: 5000,
-        hint: true,
-        intervalS: p,
-      });
-    }
-  }
+    },
+    ...[5, 15].map((p) => ({
+      key: `real${p}-${mode}`,
+      label: `real panel settings (K = 5 s with hint), poll every ${p} s, ${MODE_LABEL[mode]}`,
+      mode,
+      keepAliveMs: 5000,
+      hint: true,
+      intervalS: p,
+    })),
+  ]);
   const host = await SimHost.start();
-  const theirs: Record<string, TheirResult[]> = {};
-  const mine: Record<string, { at: number; stale: boolean }[]> = {};
-  const axiosResults: Record<string, { ok: boolean; code: string | null }[][]> = {};
-  const axiosPollers: AxiosPlainPoller[] = [];
   const timers: NodeJS.Timeout[] = [];
-  const panels: Record<string, HostPanel> = {};
-  const stats: Record<string, { total: number; dropped: number }> = {};
-  const blipLog: { prefix: string; healthyAt: number }[] = [];
-  const staleRetries: Record<string, number | null> = {};
-  const id = (c: Case, r: number) => `${c.key}-${r}`;
+  const pollers: AxiosPlainPoller[] = [];
+  const blipLog: { side: 'theirs' | 'ours'; healthyAt: number }[] = [];
+  const panels = async (n: number, opts: Partial<HostPanelOptions> = {}) =>
+    host.startPanels(n, { token: TOKEN, tickMs: 1000, ...opts });
+  const polled: { c: (typeof cases)[number]; pairs: Pair[] }[] = [];
+  let blip: Pair | null = null;
   try {
     for (const c of cases) {
+      const opts = { keepAliveMs: c.keepAliveMs, keepAliveMode: c.mode, keepAliveHint: c.hint };
+      const pairs: Pair[] = [];
       for (let r = 0; r < replicas; r++) {
-        const list = await host.startPanels(3, {
-          token: TOKEN,
-          tickMs: 1000,
-          keepAliveMs: c.keepAliveMs,
-          keepAliveMode: c.mode,
-          keepAliveHint: c.hint,
-        });
-        panels[`theirs-${id(c, r)}`] = list[0];
-        panels[`ours-${id(c, r)}`] = list[1];
-        panels[`axios-${id(c, r)}`] = list[2];
+        const [theirs, ours, axios] = await panels(3, opts);
+        pairs.push(new Pair(`${c.key}-${r}`, { theirs, ours, axios }));
       }
+      polled.push({ c, pairs });
     }
-    const blipPanels = await host.startPanels(2, { token: TOKEN, tickMs: 1000 });
-    panels['theirs-blip'] = blipPanels[0];
-    panels['ours-blip'] = blipPanels[1];
-
-    const flow: Record<string, unknown>[] = [TAB];
-    const creds: Record<string, unknown> = {};
-    const pair = (key: string, intervalS: number) => {
-      flow.push(...theirFlow(`theirs-${key}`, panels[`theirs-${key}`].http, intervalS));
-      flow.push(...ourFlow(`ours-${key}`, panels[`ours-${key}`].http, intervalS));
-      creds[`ours-${key}-cfg`] = { token: TOKEN };
-    };
-    for (const c of cases) for (let r = 0; r < replicas; r++) pair(id(c, r), c.intervalS);
-    pair('blip', 1);
+    const [theirs, ours] = await panels(2);
+    blip = new Pair('blip', { theirs, ours });
+    const all = [
+      ...polled.flatMap(({ c, pairs }) => pairs.map((p) => ({ p, intervalS: c.intervalS }))),
+      { p: blip, intervalS: 1 },
+    ];
 
     await helper.startServer();
-    await helper.load([...coreNodes, ...ourNodes], flow, creds);
-    for (const prefix of Object.keys(panels).filter((k) => !k.startsWith('axios'))) {
-      const sink = helper.getNode(`${prefix}-sink`);
-      if (prefix.startsWith('theirs')) {
-        theirs[prefix] = [];
-        sink.on('input', (msg: { payload: { ok: boolean; code: unknown }; tick: number }) =>
-          theirs[prefix].push({ tick: msg.tick, ok: msg.payload.ok, code: msg.payload.code, at: Date.now() }),
+    await helper.load(
+      [...coreNodes, ...ourNodes],
+      onTab(
+        ...all.flatMap(({ p, intervalS }) => [
+          theirFlow(`theirs-${p.key}`, p.panels.theirs.http, intervalS),
+          ourFlow(`ours-${p.key}`, p.panels.ours.http, intervalS),
+        ]),
+      ),
+      Object.fromEntries(all.map(({ p }) => [`ours-${p.key}-cfg`, { token: TOKEN }])),
+    );
+    for (const { p } of all) {
+      helper
+        .getNode(`theirs-${p.key}-sink`)
+        .on('input', (msg: { payload: { ok: boolean }; tick: number }) =>
+          p.theirs.push({ tick: msg.tick, ok: msg.payload.ok, at: Date.now() }),
         );
-      } else {
-        mine[prefix] = [];
-        sink.on('input', (msg: { stale?: boolean }) =>
-          mine[prefix].push({ at: Date.now(), stale: msg.stale === true }),
+      helper
+        .getNode(`ours-${p.key}-sink`)
+        .on('input', (msg: { stale?: boolean }) =>
+          p.ours.push({ at: Date.now(), stale: msg.stale === true }),
         );
-      }
     }
     const raceTimers: NodeJS.Timeout[] = [];
-    for (const c of cases) {
-      for (let r = 0; r < replicas; r++) {
-        const key = `axios-${id(c, r)}`;
-        const poller = new AxiosPlainPoller(panels[key].http, TOKEN);
-        axiosPollers.push(poller);
-        axiosResults[key] = [];
+    for (const { c, pairs } of polled) {
+      for (const p of pairs) {
+        const poller = new AxiosPlainPoller(p.panels.axios!.http, TOKEN);
+        pollers.push(poller);
         const t = setInterval(
-          () => void poller.settle().then((res) => axiosResults[key].push(res)),
+          () => void poller.settle().then((res) => p.axios.push(res)),
           c.intervalS * 1000,
         );
         timers.push(t);
@@ -159,85 +154,83 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
     }
     // Let everything connect, then count from a clean slate.
     await sleep(3000);
-    for (const k of Object.keys(theirs)) theirs[k] = [];
-    for (const k of Object.keys(mine)) mine[k] = [];
-    for (const k of Object.keys(axiosResults)) axiosResults[k] = [];
-    for (const p of Object.values(panels)) await host.resetStats(p.index);
+    for (const { p } of all) {
+      p.clear();
+      for (const panel of [p.panels.theirs, p.panels.ours, p.panels.axios])
+        if (panel) await host.resetStats(panel.index);
+    }
 
     // 502 blips on the blip panels, while the race runs.
     const blipRun = (async () => {
       for (let b = 0; b < blips; b++) {
         await sleep(blipEveryS * 1000);
         await Promise.all(
-          ['theirs-blip', 'ours-blip'].map(async (prefix) => {
-            const f = await host.inject(panels[prefix].index, {
-              kind: 'status',
-              status: 502,
-              path: '/api/v1/status',
-              count: 1,
-            });
-            const w = await host.watchRule(panels[prefix].index, String(f.id));
-            blipLog.push({ prefix, healthyAt: w.lastHit ?? w.goneAt });
+          (['theirs', 'ours'] as const).map(async (side) => {
+            const i = blip!.panels[side].index;
+            const f = await host.inject(i, { kind: 'status', status: 502, path: '/api/v1/status', count: 1 });
+            const w = await host.watchRule(i, String(f.id));
+            blipLog.push({ side, healthyAt: w.lastHit ?? w.goneAt });
           }),
         );
       }
     })();
-    // The race cases stop counting after raceS; the real-settings cases run for realS.
+    // The race cases stop counting after raceS (their axios pollers stop then); the real-settings cases run for realS.
     await sleep(Math.min(raceS, realS) * 1000);
     const cut = Date.now();
-    for (const t of raceTimers) clearInterval(t); // the race cases' axios pollers stop with the race window
+    for (const t of raceTimers) clearInterval(t);
     await sleep(Math.max(0, realS - raceS) * 1000);
     await blipRun;
     for (const t of timers) clearInterval(t);
     await sleep(1500);
-    for (const c of cases.filter((x) => x.intervalS < 1)) {
-      for (let r = 0; r < replicas; r++) {
-        theirs[`theirs-${id(c, r)}`] = theirs[`theirs-${id(c, r)}`].filter((x) => x.at <= cut + 1000);
-        mine[`ours-${id(c, r)}`] = mine[`ours-${id(c, r)}`].filter((x) => x.at <= cut);
+    for (const { c, pairs } of polled) {
+      for (const p of pairs) {
+        if (c.intervalS < 1) {
+          p.theirs = p.theirs.filter((x) => x.at <= cut + 1000);
+          p.ours = p.ours.filter((x) => x.at <= cut);
+        }
+        p.dropped = {
+          theirs: (await host.stats(p.panels.theirs.index)).dropped,
+          ours: (await host.stats(p.panels.ours.index)).dropped,
+        };
+        p.staleRetries = staleSocketRetries(`ours-${p.key}-cfg`);
       }
     }
-    for (const [k, p] of Object.entries(panels)) stats[k] = await host.stats(p.index);
-    for (const c of cases)
-      for (let r = 0; r < replicas; r++) staleRetries[id(c, r)] = staleSocketRetries(`ours-${id(c, r)}-cfg`);
   } finally {
     for (const t of timers) clearInterval(t);
-    for (const p of axiosPollers) p.close();
+    for (const p of pollers) p.close();
     await stopNodeRed();
     await host.stop();
   }
 
   const figures: Figure[] = [];
-  const notes: string[] = [];
-  const pct = (failed: number, total: number) => (total ? (100 * failed) / total : null);
-  for (const c of cases) {
-    const per = Array.from({ length: replicas }, (_, r) => {
-      const tp = theirPolls(theirs[`theirs-${id(c, r)}`]);
-      const om = mine[`ours-${id(c, r)}`];
+  const pct = (failed: number, total: number) => (total ? (100 * failed) / total : NaN);
+  for (const { c, pairs } of polled) {
+    const per = pairs.map((p) => {
+      const tp = p.theirPolls();
       return {
-        tFailed: tp.filter((p) => !p.ok).length,
+        tFailed: tp.filter((x) => !x.ok).length,
         tTotal: tp.length,
-        oFailed: om.filter((m) => m.stale).length,
-        oTotal: om.length,
-        retries: staleRetries[id(c, r)],
-        oDropped: stats[`ours-${id(c, r)}`]?.dropped,
-        tDropped: stats[`theirs-${id(c, r)}`]?.dropped,
+        oFailed: p.ours.filter((m) => m.stale).length,
+        oTotal: p.ours.length,
+        retries: p.staleRetries,
+        oDropped: p.dropped.ours,
+        tDropped: p.dropped.theirs,
       };
     });
-    const ours = per.map((x) => pct(x.oFailed, x.oTotal) ?? NaN);
-    const them = per.map((x) => pct(x.tFailed, x.tTotal) ?? NaN);
-    const worst = Math.max(...ours);
-    const theirMedian = median(them.filter(Number.isFinite));
     const sum = (k: keyof (typeof per)[number]) => per.reduce((a, x) => a + (Number(x[k]) || 0), 0);
-    const r = shownRatio(worst, theirMedian, 1, '%');
+    const ours = per.map((x) => pct(x.oFailed, x.oTotal));
+    const them = per.map((x) => pct(x.tFailed, x.tTotal));
+    const theirMedian = median(them.filter(Number.isFinite));
+    const r = shownRatio(Math.max(...ours), theirMedian, 1, '%');
     figures.push({
       metric: `${c.label}: failed polls`,
-      value: round(worst, 1),
+      value: round(Math.max(...ours), 1),
       unit: '%',
       runs: ours.map((v) => round(v, 1) ?? v),
       of: 'worst',
       baseline: round(theirMedian, 1),
       baselineRuns: them,
-      baselineLabel: `core inject → http request → function, median of ${replicas}, spread ${fmt(Math.min(...them), 1)}–${fmt(Math.max(...them), 1)} %`,
+      baselineLabel: `${THEIRS}, median of ${replicas}, spread ${fmt(Math.min(...them), 1)}–${fmt(Math.max(...them), 1)} %`,
       ratio: r.ratio,
       goal: '0 failed polls',
       met: per.every((x) => x.oFailed === 0),
@@ -246,71 +239,28 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
         `retries, ${sum('oDropped')} requests dropped on forgotten sockets; theirs ${sum('tFailed')} of ${sum('tTotal')} ` +
         `(dropped ${sum('tDropped')})${r.tinyNote ? `; ${r.tinyNote}` : ''}`,
     });
-    const ax = Array.from({ length: replicas }, (_, i) => axiosResults[`axios-${id(c, i)}`] ?? []);
-    const axReqPct = ax.map(
-      (polls) => pct(polls.flat().filter((x) => !x.ok).length, polls.flat().length) ?? NaN,
-    );
+    const requests = pairs.map((p) => p.axios.flat());
+    const failedPct = requests.map((list) => pct(list.filter((x) => !x.ok).length, list.length));
+    const failed = requests.flat().filter((x) => !x.ok);
     const codes = new Map<string, number>();
-    for (const x of ax.flat(2)) if (!x.ok) codes.set(x.code ?? '?', (codes.get(x.code ?? '?') ?? 0) + 1);
+    for (const x of failed) codes.set(x.code ?? '?', (codes.get(x.code ?? '?') ?? 0) + 1);
     figures.push({
       metric: `${c.label}: plain keep-alive axios without mitigation, failed requests`,
-      value: round(median(axReqPct.filter(Number.isFinite)), 1),
+      value: round(median(failedPct.filter(Number.isFinite)), 1),
       unit: '%',
-      runs: axReqPct.map((v) => round(v, 1) ?? v),
+      runs: failedPct.map((v) => round(v, 1) ?? v),
       of: 'median',
       note:
-        `${ax.flat(2).filter((x) => !x.ok).length} of ${ax.flat(2).length} requests over ${replicas} replicas; ` +
+        `${failed.length} of ${requests.flat().length} requests over ${replicas} replicas; ` +
         `errors: ${[...codes].map(([k, n]) => `${k} ×${n}`).join(', ') || 'none'}; a client outside Node-RED ` +
         '(new http.Agent({ keepAlive: true }): no idle timeout, so it ignores the Keep-Alive hint), no baseline',
     });
   }
+  figures.push(...blipFigures(blip!, blipLog, blips));
 
-  // 502 blips: failed polls and time from healthy to the next complete data.
-  const tb = theirPolls(theirs['theirs-blip']);
-  const ob = mine['ours-blip'];
-  const recovery = (prefix: string): number[] =>
-    blipLog
-      .filter((b) => b.prefix === prefix)
-      .map((b) => {
-        const next =
-          prefix === 'theirs-blip'
-            ? tb.find((p) => p.ok && p.tick >= b.healthyAt)?.doneAt
-            : ob.find((m) => !m.stale && m.at >= b.healthyAt)?.at;
-        return next === undefined ? NaN : (next - b.healthyAt) / 1000;
-      })
-      .filter((v) => Number.isFinite(v));
-  const tRec = recovery('theirs-blip');
-  const oRec = recovery('ours-blip');
-  const tbFailed = tb.filter((p) => !p.ok).length;
-  const obFailed = ob.filter((m) => m.stale).length;
-  const blipRatio = shownRatio(obFailed, tbFailed, 1, 'polls');
-  figures.push({
-    metric: `${blips} single 502s at a 1 s interval: failed polls`,
-    value: obFailed,
-    unit: 'polls',
-    baseline: tbFailed,
-    baselineLabel: 'core inject → http request → function',
-    ratio: blipRatio.ratio,
-    goal: '0',
-    met: obFailed === 0,
-    note: `ours ${obFailed} of ${ob.length}, theirs ${tbFailed} of ${tb.length} polls${blipRatio.tinyNote ? `; ${blipRatio.tinyNote}` : ''}`,
-  });
-  figures.push({
-    metric: `${blips} single 502s at a 1 s interval: healthy → next complete data, median`,
-    value: round(median(oRec), 2),
-    unit: 's',
-    runs: oRec.map((v) => round(v, 2) ?? v),
-    of: 'median',
-    baseline: round(median(tRec), 2),
-    baselineRuns: tRec,
-    baselineLabel: 'core inject → http request → function',
-    ratio: round(ratio(median(oRec), median(tRec)), 2),
-    note: `ours ${oRec.map((v) => fmt(v, 2)).join(', ')} s (in-cycle retry after 250–1000 ms); theirs ${tRec.map((v) => fmt(v, 2)).join(', ')} s (next inject)`,
-  });
-
-  for (const f of figures) {
-    if (f.met === false) notes.push(`Goal missed: ${f.metric}: ${f.value} ${f.unit}.`);
-  }
+  const notes = figures
+    .filter((f) => f.met === false)
+    .map((f) => `Goal missed: ${f.metric}: ${f.value} ${f.unit}.`);
   notes.push(
     `Worst case: K = P = ${K} ms without the Keep-Alive hint. Our nodes run with their defaults (the 3 s idle-socket ` +
       'timeout is not scaled), so there they reuse sockets the panel has already dropped, and the one immediate retry on ' +
@@ -318,8 +268,6 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
       'sockets after 3 s and should not reuse a dropped one in the first place; the real-settings rows measure that. ' +
       "There the core flow is safe too: Node's http.globalAgent honours the panel's Keep-Alive: timeout=5 hint and drops " +
       'idle sockets after 4 s; a client that ignores the hint (the plain axios rows) is not.',
-  );
-  notes.push(
     'Theirs: the http request node\'s defaults ("Enable connection keep-alive" off), which on Node.js ≥ 19 still means ' +
       'keep-alive through http.globalAgent (5 s free-socket timeout, shortened by a Keep-Alive hint); inject repeats every ' +
       'P start-to-start, ours schedules the next cycle P after the previous one ends.',
@@ -335,8 +283,71 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
       'interval against a default panel. Failed polls: ours the worst replica (goal: 0 in every one), theirs the median.',
     figures,
     notes,
-    raw: { stats, blipLog },
+    raw: {
+      pairs: polled.flatMap(({ pairs }) => pairs.map((p) => ({ key: p.key, dropped: p.dropped }))),
+      blipLog,
+    },
   };
+}
+
+/** The 502 blips: failed polls, and the time from healthy to the next complete data. */
+function blipFigures(
+  blip: Pair,
+  log: { side: 'theirs' | 'ours'; healthyAt: number }[],
+  blips: number,
+): Figure[] {
+  const tb = blip.theirPolls();
+  const ob = blip.ours;
+  const recovery = (side: 'theirs' | 'ours'): number[] =>
+    log
+      .filter((b) => b.side === side)
+      .map((b) => {
+        const next =
+          side === 'theirs'
+            ? tb.find((p) => p.ok && p.tick >= b.healthyAt)?.doneAt
+            : ob.find((m) => !m.stale && m.at >= b.healthyAt)?.at;
+        return next === undefined ? NaN : (next - b.healthyAt) / 1000;
+      })
+      .filter(Number.isFinite);
+  const tRec = recovery('theirs');
+  const oRec = recovery('ours');
+  const tbFailed = tb.filter((p) => !p.ok).length;
+  const obFailed = ob.filter((m) => m.stale).length;
+  const r = shownRatio(obFailed, tbFailed, 1, 'polls');
+  const label = `${blips} single 502s at a 1 s interval`;
+  return [
+    {
+      metric: `${label}: failed polls`,
+      value: obFailed,
+      unit: 'polls',
+      baseline: tbFailed,
+      baselineLabel: THEIRS,
+      ratio: r.ratio,
+      goal: '0',
+      met: obFailed === 0,
+      note: `ours ${obFailed} of ${ob.length}, theirs ${tbFailed} of ${tb.length} polls${r.tinyNote ? `; ${r.tinyNote}` : ''}`,
+    },
+    {
+      metric: `${label}: healthy → next complete data, median`,
+      value: round(median(oRec), 2),
+      unit: 's',
+      runs: oRec.map((v) => round(v, 2) ?? v),
+      of: 'median',
+      baseline: round(median(tRec), 2),
+      baselineRuns: tRec,
+      baselineLabel: THEIRS,
+      ratio: round(ratio(median(oRec), median(tRec)), 2),
+      note: `ours ${oRec.map((v) => fmt(v, 2)).join(', ')} s (in-cycle retry after 250–1000 ms); theirs ${tRec.map((v) => fmt(v, 2)).join(', ')} s (next inject)`,
+    },
+  ];
+}
+
+/** Stale-socket retries our v1 client made so far (span-panel config node → supervisor → transport). */
+function staleSocketRetries(configId: string): number | null {
+  const cfg = helper.getNode(configId) as {
+    hub?: { activeSupervisor?: { activeTransport?: { retryStats?: { staleSocketRetries: number } } } };
+  };
+  return cfg?.hub?.activeSupervisor?.activeTransport?.retryStats?.staleSocketRetries ?? null;
 }
 
 if (require.main === module) benchMain(run, DEFAULTS);

@@ -7,7 +7,7 @@
 import { benchMain } from './child';
 import { clearSpyHistory, fanFlow, helper, ourNodes, stopNodeRed } from './nodered';
 import { ourSupervisor, v1Config } from './ours';
-import { SimCli } from './sims';
+import { onePanel } from './sims';
 import {
   activeResources,
   against,
@@ -19,7 +19,6 @@ import {
   memoryAfterGc,
   percentile,
   round,
-  TOKEN,
   waitUntil,
   type BenchResult,
   type Figure,
@@ -130,11 +129,11 @@ function phaseFigures(p: Phase, n: number): Figure[] {
 const DEFAULTS = { redeploys: 200, warmup: 10 };
 
 async function run({ redeploys: n, warmup }: typeof DEFAULTS): Promise<BenchResult> {
-  const sim = await SimCli.start(['--token', TOKEN]);
+  const sim = await onePanel();
   const phases: Phase[] = [];
   try {
-    phases.push(await supervisorPhase(sim.ports.http, n, warmup));
-    phases.push(await nodeRedPhase(sim.host, n, warmup));
+    phases.push(await supervisorPhase(sim.panel.http, n, warmup));
+    phases.push(await nodeRedPhase(sim.address, n, warmup));
   } finally {
     await sim.stop();
   }
@@ -154,7 +153,7 @@ async function run({ redeploys: n, warmup }: typeof DEFAULTS): Promise<BenchResu
     name: 'redeploy',
     title: '5b. Redeploys',
     setup:
-      `${n} deploys after ${warmup} warm-up deploys, against one simulator CLI panel (1 s interval). Node-RED: ` +
+      `${n} deploys after ${warmup} warm-up deploys, against one simulated panel in its own process (1 s interval). Node-RED: ` +
       'helper.setFlows(flow, "full") with span-panel + span-poll + sink, each deploy waits for the new nodes\' first ' +
       'message. Lifecycle: createPanelSupervisor + start + first fresh data + stop.',
     figures,
