@@ -5,8 +5,9 @@
 import fs from 'node:fs';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
-export { sleep } from '../test/helpers/http-client';
-import { sleep } from '../test/helpers/http-client';
+import { sleep, waitFor } from '../test/helpers/wait';
+
+export { sleep } from '../test/helpers/wait';
 
 export const TOKEN = 'bench-token-7c41e9a2';
 
@@ -108,20 +109,13 @@ export function fmt(v: number | null | undefined, digits = 2): string {
   return v.toFixed(digits);
 }
 
-/** Waits until `probe` returns a truthy value, or throws after `timeoutMs`. */
-export async function waitUntil<T>(
+/** The tests' waitFor with the benchmarks' defaults (a longer wait, a finer step). */
+export const waitUntil = <T>(
   what: string,
   probe: () => T | null | undefined | false,
   timeoutMs = 15_000,
   stepMs = 10,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (let v = probe(); ; v = probe()) {
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(stepMs);
-  }
-}
+) => waitFor(what, probe, timeoutMs, stepMs);
 
 /** CPU time (user + system) of this process in milliseconds. */
 export function cpuMs(): number {

@@ -97,6 +97,4 @@ export function expectResponse(r: RawResult): RawResponse {
   return r;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { sleep } from './wait';

@@ -124,22 +124,9 @@ export function panelConfig(
   return { id, type: 'span-panel', name: '', host, api: 'v1', interval: '0.3', mqttPort: '8883', ...extra };
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+import { sleep, waitFor } from '../helpers/wait';
 
-export async function waitFor<T>(
-  what: string,
-  probe: () => T | null | undefined | false,
-  timeoutMs = 8000,
-  stepMs = 25,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(stepMs);
-  }
-}
+export { sleep, waitFor };
 
 /** Records every message a helper node receives. */
 export class Recorder {
