@@ -3,7 +3,7 @@
  * and fault, `replicas` connections of ours plus one baseline client, each on its own panel), waiting for the
  * first fresh data after the panel is healthy again, grouping the outcomes, and the recovery figure.
  */
-import { fmt, round, shownRatio, waitUntil, type Figure } from './util';
+import { fmt, median, round, shownRatio, waitUntil, type Figure } from './util';
 
 export interface Planned<K, C> {
   kind: K;
@@ -74,4 +74,31 @@ export function recoveryFigure(
     note: note(rr.tinyNote),
   };
   return { figure, worst };
+}
+
+/**
+ * A count of ours (the median or the worst of the replicas) against the baseline client's; `tinyNote` flags
+ * a baseline under 1, against which the ratio means little.
+ */
+export function countFigure(
+  metric: string,
+  unit: string,
+  mine: number[],
+  of: 'median' | 'worst',
+  baseline: number | null | undefined,
+  baselineLabel: string,
+): { figure: Figure; tinyNote: string | null } {
+  const value = of === 'worst' ? Math.max(...mine) : median(mine);
+  const r = shownRatio(value, baseline, 1, unit);
+  const figure: Figure = {
+    metric,
+    value,
+    unit,
+    runs: mine,
+    of,
+    baseline: baseline ?? null,
+    baselineLabel,
+    ratio: r.ratio,
+  };
+  return { figure, tinyNote: r.tinyNote };
 }

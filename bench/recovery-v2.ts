@@ -7,10 +7,10 @@
  */
 import { bareMqtt, endMqtt } from './baselines';
 import { ConnectCounter } from './counters';
-import { outcomesOf, recoveredAt, recoveryFigure, replicaPlan } from './faults';
+import { countFigure, outcomesOf, recoveredAt, recoveryFigure, replicaPlan } from './faults';
 import { supervise, v2Config } from './ours';
 import { SimHost, V2_SIM_OPTIONS, type HostPanel } from './sims';
-import { CountingLogger, fmt, ratio, round, sleep, TOKEN, waitUntil, type Figure } from './util';
+import { CountingLogger, fmt, sleep, TOKEN, waitUntil, type Figure } from './util';
 
 export interface V2RecoveryOutcome {
   figures: Figure[];
@@ -151,18 +151,16 @@ export async function runV2Recovery(opts: {
           (rec.some((v) => v === null) ? '; a connection of ours did not recover' : ''),
       );
       figures.push(figure);
-      const conns = Math.max(...mine.map((r) => r.connectsUntilRecovered));
-      figures.push({
-        metric: `${label}: MQTT connection attempts from the fault to recovery`,
-        value: conns,
-        unit: 'conn',
-        baseline: bare?.connectsUntilRecovered ?? null,
-        baselineLabel: 'bare MQTT.js, reconnect 1 s',
-        runs: mine.map((r) => r.connectsUntilRecovered),
-        of: 'worst',
-        ratio: round(ratio(conns, bare?.connectsUntilRecovered), 2),
-        note: `ours over ${mine.map((r) => fmt(r.observedS, 1)).join(', ')} s; bare over ${fmt(bare?.observedS, 1)} s${bareRec === null ? ' (observation window, never recovered)' : ''}`,
-      });
+      const conns = countFigure(
+        `${label}: MQTT connection attempts from the fault to recovery`,
+        'conn',
+        mine.map((r) => r.connectsUntilRecovered),
+        'worst',
+        bare?.connectsUntilRecovered,
+        'bare MQTT.js, reconnect 1 s',
+      ).figure;
+      conns.note = `ours over ${mine.map((r) => fmt(r.observedS, 1)).join(', ')} s; bare over ${fmt(bare?.observedS, 1)} s${bareRec === null ? ' (observation window, never recovered)' : ''}`;
+      figures.push(conns);
       if (worst === null) notes.push(`${label}: a connection did not recover within the observation window.`);
       else if (worst > goalS)
         notes.push(`${label}: recovery ${fmt(worst, 1)} s exceeds the ${fmt(goalS, 0)} s goal.`);

@@ -12,19 +12,9 @@ import { benchMain } from './child';
 import { supervise, v1Config } from './ours';
 import { RequestCounter } from './counters';
 import { SimHost, type HostPanel } from './sims';
-import { outcomesOf, recoveredAt, recoveryFigure, replicaPlan } from './faults';
+import { countFigure, outcomesOf, recoveredAt, recoveryFigure, replicaPlan } from './faults';
 import { runV2Recovery, type V2RecoveryOutcome } from './recovery-v2';
-import {
-  CountingLogger,
-  fmt,
-  median,
-  shownRatio,
-  sleep,
-  TOKEN,
-  waitUntil,
-  type BenchResult,
-  type Figure,
-} from './util';
+import { CountingLogger, fmt, sleep, TOKEN, waitUntil, type BenchResult, type Figure } from './util';
 
 type Kind = '502' | 'refused' | 'hang';
 
@@ -231,41 +221,38 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
           `documented bound max(P, 1.2·cap) + T_req = ${fmt(mine[0]?.boundS, 1)} s${tiny ? `; ${tiny}` : ''}`,
       );
       figures.push(figure);
-      const reqMed = median(mine.map((o) => o.requestsDuringOutage));
-      const reqRatio = shownRatio(reqMed, theirs?.requestsDuringOutage, 1, 'req');
-      figures.push({
-        metric:
-          kind === '502'
-            ? `${label}: requests from the last good cycle to recovery`
-            : `${label}: requests sent while the panel was down`,
-        value: reqMed,
-        unit: 'req',
-        runs: mine.map((o) => o.requestsDuringOutage),
-        of: 'median',
-        baseline: theirs?.requestsDuringOutage ?? null,
-        baselineLabel: 'naive fixed-interval poller',
-        ratio: reqRatio.ratio,
-        note:
-          (reqRatio.tinyNote ? `${reqRatio.tinyNote}; ` : '') +
-          (kind === '502'
-            ? 'the 4 requests of the cycle plus its one in-cycle retry'
-            : `${mine.map((o) => o.requestsUntilRecovered).join(', ')} until recovered`) +
-          `; log lines warn/info ${mine.map((o) => `${o.warnLines}/${o.infoLines}`).join(', ')}`,
-      });
-      const failedMax = Math.max(...mine.map((o) => o.failedCycles));
-      const failRatio = shownRatio(failedMax, theirs?.failedCycles, 1, 'cycles');
-      figures.push({
-        metric: `${label}: failed cycles (worst of ${mine.length})`,
-        value: failedMax,
-        unit: 'cycles',
-        runs: mine.map((o) => o.failedCycles),
-        of: 'worst',
-        baseline: theirs?.failedCycles ?? null,
-        baselineLabel: 'naive fixed-interval poller',
-        ratio: failRatio.ratio,
-        ...(kind === '502' ? { goal: '0 (retried within the cycle)', met: failedMax === 0 } : {}),
-        ...(failRatio.tinyNote ? { note: failRatio.tinyNote } : {}),
-      });
+      const NAIVE = 'naive fixed-interval poller';
+      const requests = countFigure(
+        kind === '502'
+          ? `${label}: requests from the last good cycle to recovery`
+          : `${label}: requests sent while the panel was down`,
+        'req',
+        mine.map((o) => o.requestsDuringOutage),
+        'median',
+        theirs?.requestsDuringOutage,
+        NAIVE,
+      );
+      requests.figure.note =
+        (requests.tinyNote ? `${requests.tinyNote}; ` : '') +
+        (kind === '502'
+          ? 'the 4 requests of the cycle plus its one in-cycle retry'
+          : `${mine.map((o) => o.requestsUntilRecovered).join(', ')} until recovered`) +
+        `; log lines warn/info ${mine.map((o) => `${o.warnLines}/${o.infoLines}`).join(', ')}`;
+      const failed = countFigure(
+        `${label}: failed cycles (worst of ${mine.length})`,
+        'cycles',
+        mine.map((o) => o.failedCycles),
+        'worst',
+        theirs?.failedCycles,
+        NAIVE,
+      );
+      if (kind === '502')
+        Object.assign(failed.figure, {
+          goal: '0 (retried within the cycle)',
+          met: failed.figure.value === 0,
+        });
+      if (failed.tinyNote) failed.figure.note = failed.tinyNote;
+      figures.push(requests.figure, failed.figure);
       for (const o of mine) {
         if (o.recoveryS === null)
           notes.push(`${label}: one connection did not recover within the observation window.`);
