@@ -1,30 +1,10 @@
 import type { EnergyGuard } from '../../model/energy-guard';
 import { panelSizeFromModel, type Battery, type Circuit, type PanelSnapshot } from '../../model/panel';
-import {
-  CIRCUIT_TYPE,
-  consumptionPositive,
-  deriveDsmState,
-  deriveRunConfig,
-  doorOf,
-  finalizeSnapshot,
-  normalizePowerFlows,
-  not,
-  powerSourceOf,
-  relayOf,
-  shedOf,
-  type GridInputs,
-  type ParsedPanel,
-} from './homie-common';
+import * as common from './homie-common';
+import type { GridInputs, ParsedPanel } from './homie-common';
 import { flatBatteryDetails, flatEvse, flatPv } from './homie-der';
-import {
-  booleanValue,
-  findNode,
-  nodeDescription,
-  numberValue,
-  stringValue,
-  type HomieDevice,
-  type HomieTree,
-} from './homie-tree';
+import type { HomieDevice, HomieTree } from './homie-tree';
+import { booleanValue, findNode, nodeDescription, numberValue, stringValue } from './homie-tree';
 
 /**
  * The flat data model (firmware r202603–r202627, no dataModelVersion): one Homie device, the panel serial,
@@ -64,13 +44,13 @@ function parseCircuit(dev: HomieDevice, id: string): Circuit {
     id,
     name: stringValue(dev, id, 'name'),
     tabs,
-    relay: relayOf(stringValue(dev, id, 'relay')),
-    priority: shedOf(priorityRaw),
+    relay: common.relayOf(stringValue(dev, id, 'relay')),
+    priority: common.shedOf(priorityRaw),
     priorityRaw,
-    controllable: not(booleanValue(dev, id, 'always-on')),
+    controllable: common.not(booleanValue(dev, id, 'always-on')),
     sheddable: booleanValue(dev, id, 'sheddable'),
     neverBackup: booleanValue(dev, id, 'never-backup'),
-    powerW: consumptionPositive(powerRawW),
+    powerW: common.consumptionPositive(powerRawW),
     powerRawW,
     // Panel perspective: exported = panel → circuit (consumption), imported = circuit → panel.
     consumedEnergyWh: numberValue(dev, id, 'exported-energy'),
@@ -100,7 +80,7 @@ function flatPanelSize(dev: HomieDevice, core: string | null, circuitIds: string
 
 /** Circuit node ids, in the order of the panel's `$description`. */
 export function flatCircuitIds(dev: HomieDevice | undefined): string[] {
-  return (dev?.description?.nodes ?? []).filter(([, n]) => n.type === CIRCUIT_TYPE).map(([id]) => id);
+  return (dev?.description?.nodes ?? []).filter(([, n]) => n.type === common.CIRCUIT_TYPE).map(([id]) => id);
 }
 
 export function parseFlat(tree: HomieTree, serial: string): ParsedPanel {
@@ -116,15 +96,15 @@ export function parseFlat(tree: HomieTree, serial: string): ParsedPanel {
   const dominantRaw = stringValue(dev, core, 'dominant-power-source');
   const grid: GridInputs = {
     islandingState: stringValue(dev, bess, 'grid-state'),
-    dominantSource: powerSourceOf(dominantRaw),
+    dominantSource: common.powerSourceOf(dominantRaw),
     gridPowerW,
     islandable: booleanValue(dev, core, 'grid-islandable'),
   };
-  const dsmState = deriveDsmState(grid);
+  const dsmState = common.deriveDsmState(grid);
   const flows =
     flowsNode === null
       ? null
-      : normalizePowerFlows({
+      : common.normalizePowerFlows({
           gridW: numberValue(dev, flowsNode, 'grid'),
           pvW: numberValue(dev, flowsNode, 'pv'),
           batteryW: numberValue(dev, flowsNode, 'battery'),
@@ -151,7 +131,7 @@ export function parseFlat(tree: HomieTree, serial: string): ParsedPanel {
       serial: stringValue(dev, core, 'serial-number') ?? serial,
       model: stringValue(dev, core, 'model'),
       firmwareVersion: stringValue(dev, core, 'software-version'),
-      mainRelay: relayOf(stringValue(dev, core, 'relay')),
+      mainRelay: common.relayOf(stringValue(dev, core, 'relay')),
       gridPowerW,
       feedthroughPowerW: numberValue(dev, down, 'active-power'),
       // Upstream lugs: imported = grid → panel (consumed), exported = panel → grid (produced).
@@ -168,8 +148,8 @@ export function parseFlat(tree: HomieTree, serial: string): ParsedPanel {
       },
       dsmState,
       dsmGridState: null,
-      currentRunConfig: deriveRunConfig(dsmState, grid),
-      doorState: doorOf(stringValue(dev, core, 'door')),
+      currentRunConfig: common.deriveRunConfig(dsmState, grid),
+      doorState: common.doorOf(stringValue(dev, core, 'door')),
       proximityProven: null,
       uptimeS: null,
       network: {
@@ -206,7 +186,7 @@ export function buildFlatSnapshot(
   guard: EnergyGuard,
   receivedAt: number,
 ): PanelSnapshot {
-  return finalizeSnapshot(parseFlat(tree, serial), 'v2-flat', guard, receivedAt);
+  return common.finalizeSnapshot(parseFlat(tree, serial), 'v2-flat', guard, receivedAt);
 }
 
 /** Where commands for a flat circuit go, and which property confirms them. */

@@ -6,21 +6,8 @@ import {
   type PanelSnapshot,
   type ShedForecast,
 } from '../../model/panel';
-import {
-  CIRCUIT_TYPE,
-  consumptionPositive,
-  deriveDsmState,
-  deriveRunConfig,
-  doorOf,
-  finalizeSnapshot,
-  normalizePowerFlows,
-  parseSpaces,
-  relayOf,
-  shedOf,
-  type GridInputs,
-  type ParsedPanel,
-  type PowerSource,
-} from './homie-common';
+import * as common from './homie-common';
+import type { GridInputs, ParsedPanel, PowerSource } from './homie-common';
 import {
   DER_TYPE,
   pcBatteryDetails,
@@ -29,15 +16,8 @@ import {
   pcPv,
   type ConnectionOwner,
 } from './homie-der';
-import {
-  booleanValue,
-  findNode,
-  nodeDescription,
-  numberValue,
-  stringValue,
-  type HomieDevice,
-  type HomieTree,
-} from './homie-tree';
+import type { HomieDevice, HomieTree } from './homie-tree';
+import { booleanValue, findNode, nodeDescription, numberValue, stringValue } from './homie-tree';
 
 /**
  * The parent/child data model (dataModelVersion 1.x, firmware r202633+; SPAN
@@ -49,7 +29,7 @@ import {
  */
 
 const DEV = {
-  circuit: CIRCUIT_TYPE,
+  circuit: common.CIRCUIT_TYPE,
   lugs: 'energy.ebus.device.lugs',
   lugsUp: 'energy.ebus.device.lugs.upstream',
   lugsDown: 'energy.ebus.device.lugs.downstream',
@@ -101,7 +81,7 @@ function parseCircuit(dev: HomieDevice): Circuit {
   const breaker = cap(dev, 'breaker');
   const shed = cap(dev, 'load-shed');
   const priorityRaw = stringValue(dev, shed, 'priority');
-  const priority = shedOf(priorityRaw);
+  const priority = common.shedOf(priorityRaw);
   const controllable = booleanValue(dev, sw, 'relay-controllable');
   // never-backup is expressed as the priority property's Homie `settable` attribute (default false).
   const shedProps = nodeDescription(dev, shed)?.properties;
@@ -111,15 +91,15 @@ function parseCircuit(dev: HomieDevice): Circuit {
   return {
     id: dev.id,
     name: stringValue(dev, info, 'name'),
-    tabs: parseSpaces(stringValue(dev, info, 'spaces')),
-    relay: relayOf(stringValue(dev, sw, 'relay')),
+    tabs: common.parseSpaces(stringValue(dev, info, 'spaces')),
+    relay: common.relayOf(stringValue(dev, sw, 'relay')),
     priority,
     priorityRaw,
     controllable,
     // Retired in 1.0: computed as the migration guide says (priority != NEVER && relay-controllable).
     sheddable: priority === null || controllable === null ? null : priority !== 'NEVER' && controllable,
     neverBackup,
-    powerW: consumptionPositive(powerRawW),
+    powerW: common.consumptionPositive(powerRawW),
     powerRawW,
     consumedEnergyWh: numberValue(dev, meter, 'exported-energy'),
     producedEnergyWh: numberValue(dev, meter, 'imported-energy'),
@@ -198,7 +178,7 @@ export function parseParentChild(tree: HomieTree, serial: string): ParsedPanel {
   const flows =
     flows0 === null
       ? null
-      : normalizePowerFlows({
+      : common.normalizePowerFlows({
           gridW: numberValue(root, flows0, 'grid'),
           pvW: numberValue(root, flows0, 'pv'),
           batteryW: numberValue(root, flows0, 'battery'),
@@ -220,7 +200,7 @@ export function parseParentChild(tree: HomieTree, serial: string): ParsedPanel {
     gridPowerW,
     islandable: mid ? true : null,
   };
-  const dsmState = deriveDsmState(grid);
+  const dsmState = common.deriveDsmState(grid);
 
   let battery: Battery | null = null;
   if (bess) {
@@ -244,7 +224,7 @@ export function parseParentChild(tree: HomieTree, serial: string): ParsedPanel {
       serial: stringValue(root, info, 'serial-number') ?? serial,
       model,
       firmwareVersion: stringValue(root, info, 'firmware-version'),
-      mainRelay: relayOf(stringValue(root, status, 'relay')),
+      mainRelay: common.relayOf(stringValue(root, status, 'relay')),
       gridPowerW,
       feedthroughPowerW: numberValue(down, downMeter, 'active-power'),
       mainMeterEnergy: {
@@ -259,8 +239,8 @@ export function parseParentChild(tree: HomieTree, serial: string): ParsedPanel {
       },
       dsmState,
       dsmGridState: null,
-      currentRunConfig: deriveRunConfig(dsmState, grid),
-      doorState: doorOf(stringValue(root, cap(root, 'door'), 'state')),
+      currentRunConfig: common.deriveRunConfig(dsmState, grid),
+      doorState: common.doorOf(stringValue(root, cap(root, 'door'), 'state')),
       proximityProven: null,
       uptimeS: null,
       network: {
@@ -298,7 +278,7 @@ export function buildParentChildSnapshot(
   guard: EnergyGuard,
   receivedAt: number,
 ): PanelSnapshot {
-  return finalizeSnapshot(parseParentChild(tree, serial), 'v2-parent-child', guard, receivedAt);
+  return common.finalizeSnapshot(parseParentChild(tree, serial), 'v2-parent-child', guard, receivedAt);
 }
 
 /** Where commands for a parent/child circuit go (the circuit is its own device), and what confirms them. */
