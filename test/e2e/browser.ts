@@ -70,6 +70,10 @@ export async function launchBrowser(viewport = { width: 1280, height: 760 }): Pr
   const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.stack ?? e.message));
+  // The editor catches a throwing node definition (label, icon, port labels…) and only logs it.
+  page.on('console', (m) => {
+    if (m.text().startsWith('Definition error')) pageErrors.push(m.text());
+  });
   const failedRequests: string[] = [];
   page.on('response', (r) => {
     if (r.status() >= 400) failedRequests.push(`${r.status()} ${r.request().method()} ${r.url()}`);

@@ -281,6 +281,10 @@ describe(`installed from the packed tarball like the palette manager (Node-RED $
       assert.ok(html.text.includes(`RED.nodes.registerType('${type}'`), `${type} editor definition`);
       assert.ok(html.text.includes(`data-help-name="${type}"`), `${type} help`);
     }
+    // Every definition above needs the shared editor script: without it the palette stays empty, silently.
+    const script = await nr!.get(`/resources/${PACKAGE_NAME}/span-editor.js`, 'application/javascript');
+    assert.equal(script.status, 200, 'resources/span-editor.js is served from the installed module');
+    assert.match(script.text, /SpanEditor/);
     const icon = await nr!.get(`/icons/${PACKAGE_NAME}/span-panel.svg`, 'image/svg+xml');
     assert.equal(icon.status, 200);
     assert.match(icon.text, /<svg/);
