@@ -1,7 +1,8 @@
 /**
  * Admin HTTP endpoints for the editor (under Node-RED's admin root; the editor calls them with relative
- * URLs). JSON bodies only (415 otherwise: a cross-site form post must not reach a panel), Node-RED's
- * span-panel.read / span-panel.write permissions, and at most a few calls per panel at a time (429).
+ * URLs). Node-RED's span-panel.read / span-panel.write permissions first (an anonymous caller gets 401
+ * whatever it sends), then JSON bodies only (415 otherwise: a cross-site form post must not reach a panel),
+ * and at most a few calls per panel at a time (429).
  * Secrets stay with their panel (see lib/admin-request.ts): a deployed config node lends its stored
  * secrets only for its own host; responses never carry a secret or an expanded environment variable, and
  * registration results stay on the server, in the config node's credentials.
@@ -45,9 +46,9 @@ export function registerAdminEndpoints(RED: NodeAPI): void {
   };
 
   // "write": a test uses the panel secrets and, on v2, may register with the panel and keep the result.
-  RED.httpAdmin.post('/span-panel/test', jsonOnly, write, withPanel(handleTest));
-  RED.httpAdmin.post('/span-panel/register', jsonOnly, write, withPanel(handleRegister));
-  RED.httpAdmin.post('/span-panel/trust-ca', jsonOnly, write, (req: Request, res: Response) => {
+  RED.httpAdmin.post('/span-panel/test', write, jsonOnly, withPanel(handleTest));
+  RED.httpAdmin.post('/span-panel/register', write, jsonOnly, withPanel(handleRegister));
+  RED.httpAdmin.post('/span-panel/trust-ca', write, jsonOnly, (req: Request, res: Response) => {
     const body: unknown = req.body;
     const node = deployedPanelOr404(
       RED,

@@ -129,6 +129,20 @@ describe(`editor endpoints under adminAuth (Node-RED ${nodeRedVersion})`, functi
     }
   });
 
+  it('checks the permission before the body: a form post is 401 without a token, 415 for a "*" user', async () => {
+    const formPost = async (token: string | null) => {
+      const res = await fetch(`${nr.url}/span-panel/test`, {
+        method: 'POST',
+        headers: token ? { Authorization: `Bearer ${token}` } : {},
+        body: new URLSearchParams({ id: PANEL_ID, host: hostOf(panel) }),
+      });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    assert.equal(await formPost(null), 401, 'an anonymous caller learns nothing about the endpoint');
+    assert.equal(await formPost(await tokenFor('admin')), 415);
+  });
+
   it('lets a "*" user test the deployed panel with its stored token', async () => {
     const token = await tokenFor('admin');
     assert.equal(await call(ENDPOINTS.test, token), 200);
