@@ -136,6 +136,7 @@ describe(`editor in headless Chromium (Node-RED ${nodeRedVersion})`, function ()
     const { page } = browser;
     await editor.filterPalette('span');
     id.poll = await editor.dropFromPalette('span-poll', 150, 70);
+    assert.ok(!(await browser.page.evaluate((i) => RED.nodes.node(i)?.panel, id.poll)), 'no span-panel yet');
     await editor.openDialog(id.poll);
     // Labels come from the message catalog (i18n works).
     assert.match((await page.locator('label[for="node-input-panel"]').textContent()) ?? '', /Panel/);
@@ -236,6 +237,23 @@ describe(`editor in headless Chromium (Node-RED ${nodeRedVersion})`, function ()
     await editor.filterPalette('');
     await editor.wire(id.circuit, id.debug);
     await editor.wire(id.status, id.debug);
+    noPageErrors();
+  });
+
+  it('preselects nothing when two span-panels exist: the user chooses', async () => {
+    const second = await browser.page.evaluate(() => {
+      const n = { id: RED.nodes.id(), type: 'span-panel', _def: RED.nodes.getType('span-panel'), users: [] };
+      RED.nodes.add(n);
+      return n.id;
+    });
+    const poll = await editor.dropFromPalette('span-poll', 300, 330);
+    assert.ok(
+      !(await browser.page.evaluate((i) => RED.nodes.node(i)?.panel, poll)),
+      'no panel chosen for the user',
+    );
+    // Gone again before the deploy below, which expects every node on the canvas to come online.
+    await browser.page.evaluate((ids) => ids.forEach((i) => RED.nodes.remove(i)), [poll, second]);
+    await browser.page.evaluate(() => RED.view.redraw(true));
     noPageErrors();
   });
 
