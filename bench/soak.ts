@@ -7,24 +7,9 @@
 import { benchMain } from './child';
 import { supervise, v1Config, type Supervised } from './ours';
 import { SimHost, type HostPanel } from './sims';
-import {
-  activeResources,
-  against,
-  CountingLogger,
-  describeResources,
-  fmt,
-  median,
-  memoryAfterGc,
-  ratio,
-  round,
-  sleep,
-  steadyResources,
-  TOKEN,
-  waitUntil,
-  type BenchResult,
-  type Figure,
-  type MemorySample,
-} from './util';
+import { against, CountingLogger, describeResources, fmt, median, memoryAfterGc, ratio, round } from './util';
+import { sleep, steadyResources, TOKEN, waitUntil } from './util';
+import type { BenchResult, Figure, MemorySample, Resources } from './util';
 
 interface FaultPlan {
   label: string;
@@ -80,9 +65,9 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
   const memSamples: { t: number; mb: number; rssMB: number }[] = [];
   let memStart: MemorySample;
   let memEnd: MemorySample;
-  let resStart: ReturnType<typeof activeResources>;
-  let resEnd: ReturnType<typeof activeResources>;
-  let resAfterStop: ReturnType<typeof activeResources>;
+  let resStart: Resources;
+  let resEnd: Resources;
+  let resAfterStop: Resources;
   let t0 = 0;
   let t1 = 0;
   try {
@@ -171,41 +156,47 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
     failedInFaults += s.log.data.filter((d) => d.stale && d.at >= t0 && d.at <= t1).length;
   }
   const slope = slopeMBPerMin(memSamples);
-  const heapGrowth = memEnd!.heapUsedMB - memStart!.heapUsedMB;
+  const [start, end] = [memStart!, memEnd!];
+  const growth = (k: keyof Omit<MemorySample, 'gc'>) => end[k] - start[k];
   // The benchmark's own records (one small object per data event) are part of the heap figure.
   const ownRecordsKB = (sups.reduce((a, s) => a + s.log.data.length + s.log.health.length, 0) * 64) / 1024;
-  const rssGrowth = memEnd!.rssMB - memStart!.rssMB;
-  const externalGrowth = memEnd!.externalMB - memStart!.externalMB;
   // RSS over the second half only: does it level off once every path has run a few times?
   const mid = memSamples[Math.floor(memSamples.length / 2)];
-  const rssSecondHalf = memEnd!.rssMB - mid.rssMB;
+  const rssSecondHalf = end.rssMB - mid.rssMB;
   const secondHalf = memSamples.slice(Math.floor(memSamples.length / 2));
   const rssSlope = slopeMBPerMin(secondHalf.map((m) => ({ ...m, mb: m.rssMB })));
   const warnLines = sups.reduce((a, s) => a + s.logger.lines.filter((l) => l.level === 'warn').length, 0);
+  const fromStart = (k: 'heapUsedMB' | 'externalMB' | 'rssMB', digits: number) =>
+    against(end[k], start[k], 'start of soak', digits, 3);
+  const handles = (end: Resources, start: Resources, label: string) => ({
+    ...against(end.total, start.total, label, 0),
+    unit: 'handles',
+    met: end.total <= start.total,
+  });
   const figures: Figure[] = [
     {
       metric: 'heap used after GC, end of soak',
-      ...against(memEnd!.heapUsedMB, memStart!.heapUsedMB, 'start of soak', 2, 3),
+      ...fromStart('heapUsedMB', 2),
       unit: 'MB',
       goal: 'flat (growth < 1 MB)',
-      met: heapGrowth < 1,
+      met: growth('heapUsedMB') < 1,
       note:
-        `growth ${fmt(heapGrowth, 2)} MB, including ~${fmt(ownRecordsKB, 0)} KB of the benchmark's own event records; ` +
-        `trend ${fmt(slope, 3)} MB/min over ${memSamples.length} samples`,
+        `growth ${fmt(growth('heapUsedMB'), 2)} MB, including ~${fmt(ownRecordsKB, 0)} KB of the benchmark's own ` +
+        `event records; trend ${fmt(slope, 3)} MB/min over ${memSamples.length} samples`,
     },
     {
       metric: 'external + array buffers after GC, end of soak',
-      ...against(memEnd!.externalMB, memStart!.externalMB, 'start of soak', 2, 3),
+      ...fromStart('externalMB', 2),
       unit: 'MB',
       goal: 'flat (growth < 1 MB)',
-      met: externalGrowth < 1,
+      met: growth('externalMB') < 1,
       note: 'native memory held by JS objects (buffers, sockets)',
     },
     {
       metric: 'RSS after GC, end of soak',
-      ...against(memEnd!.rssMB, memStart!.rssMB, 'start of soak', 1, 3),
+      ...fromStart('rssMB', 1),
       unit: 'MB',
-      note: `growth ${fmt(rssGrowth, 1)} MB over the whole soak (the allocator keeps what the warm-up reached)`,
+      note: `growth ${fmt(growth('rssMB'), 1)} MB over the whole soak (the allocator keeps what the warm-up reached)`,
     },
     {
       metric: 'RSS growth over the second half of the soak',
@@ -213,25 +204,21 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
       unit: 'MB',
       baseline: round(mid.rssMB, 1),
       baselineLabel: 'RSS at half time',
-      ratio: round(ratio(memEnd!.rssMB, mid.rssMB), 3),
+      ratio: round(ratio(end.rssMB, mid.rssMB), 3),
       goal: `flat (< ${RSS_FLAT_MB} MB)`,
       met: rssSecondHalf < RSS_FLAT_MB,
       note: `trend over the second half ${fmt(rssSlope, 3)} MB/min (${secondHalf.length} samples)`,
     },
     {
       metric: 'active handles, end of soak',
-      ...against(resEnd!.total, resStart!.total, 'start of soak', 0),
-      unit: 'handles',
+      ...handles(resEnd!, resStart!, 'start of soak'),
       goal: 'flat',
-      met: resEnd!.total <= resStart!.total,
       note: `start ${describeResources(resStart!)}; end ${describeResources(resEnd!)}`,
     },
     {
       metric: 'active handles after stopping every supervisor',
-      ...against(resAfterStop!.total, before.total, 'before the first supervisor', 0),
-      unit: 'handles',
+      ...handles(resAfterStop!, before, 'before the first supervisor'),
       goal: 'back to the baseline',
-      met: resAfterStop!.total <= before.total,
       note: `before ${describeResources(before)}; after ${describeResources(resAfterStop!)}`,
     },
     {
@@ -243,34 +230,25 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
       ratio: round(cycles ? lost / cycles : null, 4),
       goal: '0',
       met: lost === 0,
-      note: `${windows.length} faults (${windows.map((w) => w.label).join('; ')}); ${failedInFaults} failed cycles inside fault windows; ${warnLines} warn log lines in total`,
+      note:
+        `${windows.length} faults (${windows.map((w) => w.label).join('; ')}); ${failedInFaults} failed cycles ` +
+        `inside fault windows; ${warnLines} warn log lines in total`,
     },
   ];
   const notes: string[] = [
     `Soak of ${fmt(durationS / 60, 1)} min with a fault every ${faultEveryS} s (the default run keeps it short; ` +
       '`npm run bench -- --soak-min 30` runs a 30-minute one).',
+    ...figures.filter((f) => f.met === false).map((f) => `Goal missed: ${f.metric}: ${f.value} ${f.unit}.`),
   ];
-  if (lost > 0) notes.push(`Goal missed: lost cycles outside faults: ${lostDetail.join('; ')}.`);
-  if (heapGrowth >= 1)
+  if (lost > 0) notes.push(`Lost cycles outside faults: ${lostDetail.join('; ')}.`);
+  if (growth('rssMB') >= 5) {
     notes.push(
-      `Goal missed: heap grew by ${fmt(heapGrowth, 2)} MB over the soak (trend ${fmt(slope, 3)} MB/min).`,
-    );
-  if (externalGrowth >= 1)
-    notes.push(`Goal missed: native (external) memory grew by ${fmt(externalGrowth, 2)} MB over the soak.`);
-  if (rssGrowth >= 5) {
-    notes.push(
-      `RSS grew by ${fmt(rssGrowth, 1)} MB while the heap ${heapGrowth < 1 ? 'stayed flat' : 'grew too'}` +
-        `${externalGrowth < 1 ? ' and native buffers stayed flat' : ''} (${fmt(rssSecondHalf, 1)} MB of it in the second ` +
-        'half): memory the allocator and V8 keep once reached (code, parser and socket buffers) rather than live ' +
-        'objects; only a longer soak can show the plateau for certain.',
+      `RSS grew by ${fmt(growth('rssMB'), 1)} MB while the heap ${growth('heapUsedMB') < 1 ? 'stayed flat' : 'grew too'}` +
+        `${growth('externalMB') < 1 ? ' and native buffers stayed flat' : ''} (${fmt(rssSecondHalf, 1)} MB of it in ` +
+        'the second half): memory the allocator and V8 keep once reached (code, parser and socket buffers) rather ' +
+        'than live objects; only a longer soak can show the plateau for certain.',
     );
   }
-  if (rssSecondHalf >= RSS_FLAT_MB)
-    notes.push(`Goal missed: RSS grew by ${fmt(rssSecondHalf, 1)} MB over the second half of the soak.`);
-  if (resEnd!.total > resStart!.total)
-    notes.push('Handle count at the end is above the start (see the note column for the types).');
-  if (resAfterStop!.total > before.total)
-    notes.push('Goal missed: handles remained after every supervisor was stopped.');
   return {
     name: 'soak',
     title: '5a. Soak with faults (1 s interval)',
