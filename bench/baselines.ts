@@ -7,11 +7,14 @@
  *   the panel's Homie tree, MQTT.js' own reconnect every 1 s).
  */
 import http from 'node:http';
-import axios, { type AxiosInstance } from 'axios';
+import axios from 'axios';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { fetchCaPem, registerV2 } from '../src/transport/v2';
+import { V2_SIM_OPTIONS } from './sims';
+import { TOKEN } from './util';
 
 export const V1_POLL_PATHS = ['/api/v1/status', '/api/v1/panel', '/api/v1/circuits', '/api/v1/storage/soe'];
+const headers = { Authorization: `Bearer ${TOKEN}`, Accept: 'application/json' };
 
 export interface Poller {
   /** One poll: the 4 endpoints in parallel, parsed. Rejects when any of them fails. */
@@ -21,56 +24,41 @@ export interface Poller {
 
 export class BareV1Poller implements Poller {
   readonly agent = new http.Agent({ keepAlive: true });
-  private readonly headers: http.OutgoingHttpHeaders;
-
-  constructor(
-    private readonly port: number,
-    token: string,
-  ) {
-    this.headers = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
-  }
+  constructor(private readonly port: number) {}
 
   get(path: string): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const { port, agent, headers } = this;
-      const req = http.get({ host: '127.0.0.1', port, path, agent, headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode} from ${path}`));
-          try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-          } catch (e) {
-            reject(e as Error);
-          }
-        });
-      });
+      const req = http.get(
+        { host: '127.0.0.1', port: this.port, path, agent: this.agent, headers },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode} from ${path}`));
+            try {
+              resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+            } catch (e) {
+              reject(e as Error);
+            }
+          });
+        },
+      );
       req.on('error', reject);
     });
   }
 
-  cycle(): Promise<unknown[]> {
-    return Promise.all(V1_POLL_PATHS.map((p) => this.get(p)));
-  }
-
-  close(): void {
-    this.agent.destroy();
-  }
+  cycle = () => Promise.all(V1_POLL_PATHS.map((p) => this.get(p)));
+  close = () => this.agent.destroy();
 }
 
 export class AxiosPlainPoller implements Poller {
   readonly agent = new http.Agent({ keepAlive: true });
-  private readonly client: AxiosInstance;
+  private readonly client;
 
-  constructor(port: number, token: string, timeoutMs = 5000) {
-    this.client = axios.create({
-      baseURL: `http://127.0.0.1:${port}`,
-      httpAgent: this.agent,
-      timeout: timeoutMs,
-      proxy: false,
-      headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
-    });
+  constructor(port: number) {
+    const baseURL = `http://127.0.0.1:${port}`;
+    this.client = axios.create({ baseURL, httpAgent: this.agent, timeout: 5000, proxy: false, headers });
   }
 
   /** Per-request outcomes of one poll (the race is per request; a poll fails when any request does). */
@@ -83,32 +71,24 @@ export class AxiosPlainPoller implements Poller {
     );
   }
 
-  async cycle(): Promise<unknown[]> {
-    const res = await Promise.all(V1_POLL_PATHS.map((p) => this.client.get(p)));
-    return res.map((r) => r.data as unknown);
-  }
-
-  close(): void {
-    this.agent.destroy();
-  }
+  cycle = async () => (await Promise.all(V1_POLL_PATHS.map((p) => this.client.get(p)))).map((r) => r.data);
+  close = () => this.agent.destroy();
 }
 
 export async function bareMqtt(
   panel: { http: number; mqtt: number | null },
-  passphrase: string,
   name: string,
   extra: Partial<IClientOptions> = {},
 ): Promise<MqttClient> {
   const host = `127.0.0.1:${panel.http}`;
-  const creds = await registerV2(host, { passphrase, name });
-  const ca = await fetchCaPem({ host });
+  const creds = await registerV2(host, { passphrase: V2_SIM_OPTIONS.passphrase, name });
   const client = mqtt.connect({
     protocol: 'mqtts',
     host: '127.0.0.1',
     port: panel.mqtt ?? 8883,
     username: creds.brokerUsername,
     password: creds.brokerPassword,
-    ca,
+    ca: await fetchCaPem({ host }),
     rejectUnauthorized: true,
     checkServerIdentity: () => undefined,
     reconnectPeriod: 1000,

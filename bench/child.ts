@@ -1,7 +1,7 @@
 /**
- * Every benchmark runs in its own child process (fresh heap, nothing else on its event loop, --expose-gc),
- * sends its BenchResult over IPC and must then exit by itself: a child that lingers has leaked a handle,
- * which the run reports, then ends it. Several runs of one benchmark are merged into one result here.
+ * Every benchmark runs in its own child process (fresh heap, --expose-gc), sends its BenchResult over IPC and
+ * must then exit by itself: a child that lingers has leaked a handle, which the run reports, then ends it.
+ * Several runs of one benchmark are merged into one result here.
  */
 import { fork } from 'node:child_process';
 import path from 'node:path';

@@ -8,59 +8,42 @@ import dc from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 import net from 'node:net';
 
-class PortLog {
-  private readonly byPort = new Map<number, number[]>();
-
-  protected record(port: number): void {
-    if (!Number.isFinite(port)) return;
-    const list = this.byPort.get(port) ?? [];
-    list.push(Date.now());
-    this.byPort.set(port, list);
-  }
-
+export interface PortCounter {
   /** Events for `port` with from ≤ t ≤ to. */
-  count(port: number, from = 0, to = Number.MAX_SAFE_INTEGER): number {
-    return (this.byPort.get(port) ?? []).filter((t) => t >= from && t <= to).length;
-  }
+  count(port: number, from?: number, to?: number): number;
+  stop(): void;
 }
 
-const REQUEST_START = 'http.client.request.start';
-
-export class RequestCounter extends PortLog {
-  private readonly onStart = (message: unknown) => {
-    const host = String((message as { request?: ClientRequest }).request?.getHeader('host') ?? '');
-    this.record(Number(host.slice(host.lastIndexOf(':') + 1)));
+function portLog() {
+  const byPort = new Map<number, number[]>();
+  return {
+    record(port: number) {
+      if (Number.isFinite(port)) byPort.set(port, [...(byPort.get(port) ?? []), Date.now()]);
+    },
+    count: (port: number, from = 0, to = Infinity) =>
+      (byPort.get(port) ?? []).filter((t) => t >= from && t <= to).length,
   };
-
-  constructor() {
-    super();
-    dc.subscribe(REQUEST_START, this.onStart);
-  }
-
-  stop(): void {
-    dc.unsubscribe(REQUEST_START, this.onStart);
-  }
 }
 
-export class ConnectCounter extends PortLog {
-  private readonly original = net.Socket.prototype.connect;
+export function requestCounter(): PortCounter {
+  const log = portLog();
+  const onStart = (message: unknown) => {
+    const host = String((message as { request?: ClientRequest }).request?.getHeader('host') ?? '');
+    log.record(Number(host.slice(host.lastIndexOf(':') + 1)));
+  };
+  dc.subscribe('http.client.request.start', onStart);
+  return { count: log.count, stop: () => dc.unsubscribe('http.client.request.start', onStart) };
+}
 
-  constructor() {
-    super();
-    const original = this.original;
-    const record = (port: number) => this.record(port);
-    net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
-      const first = Array.isArray(args[0]) ? (args[0] as unknown[])[0] : args[0];
-      record(
-        typeof first === 'object' && first !== null
-          ? Number((first as { port?: unknown }).port)
-          : Number(first),
-      );
-      return (original as (...a: unknown[]) => net.Socket).apply(this, args);
-    } as typeof net.Socket.prototype.connect;
-  }
-
-  stop(): void {
-    net.Socket.prototype.connect = this.original;
-  }
+export function connectCounter(): PortCounter {
+  const log = portLog();
+  const original = net.Socket.prototype.connect;
+  net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
+    const first = Array.isArray(args[0]) ? (args[0] as unknown[])[0] : args[0];
+    log.record(
+      Number(typeof first === 'object' && first !== null ? (first as { port?: unknown }).port : first),
+    );
+    return (original as (...a: unknown[]) => net.Socket).apply(this, args);
+  } as typeof original;
+  return { count: log.count, stop: () => void (net.Socket.prototype.connect = original) };
 }

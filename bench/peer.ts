@@ -22,13 +22,12 @@ import {
   ourNodes,
   stopNodeRed,
   theirFlow,
+  tokens,
 } from './nodered';
-import { SimHost, type HostPanel, type HostPanelOptions } from './sims';
-import { fmt, median, ratio, round, shownRatio, sleep, TOKEN, type BenchResult, type Figure } from './util';
+import { SimHost, startPanels, type HostPanel } from './sims';
+import { fmt, median, ratio, round, shownRatio, sleep, type BenchResult, type Figure } from './util';
 
-type Mode = 'close' | 'silent';
-type Request = { ok: boolean; code: string | null };
-const MODE_LABEL: Record<Mode, string> = {
+const MODES = {
   close: 'panel closes idle sockets (FIN)',
   silent: 'panel forgets idle sockets silently (SPAN #156)',
 };
@@ -38,12 +37,13 @@ const THEIRS = 'core inject → http request → function';
 class Pair {
   theirs: { tick: number; ok: boolean; at: number }[] = [];
   ours: { at: number; stale: boolean }[] = [];
-  axios: Request[][] = [];
+  axios: { ok: boolean; code: string | null }[][] = [];
   dropped = { theirs: 0, ours: 0 };
-  staleRetries: number | null = null;
+  staleRetries = 0;
 
   constructor(
     readonly key: string,
+    readonly intervalS: number,
     readonly panels: { theirs: HostPanel; ours: HostPanel; axios?: HostPanel },
   ) {}
 
@@ -61,10 +61,13 @@ class Pair {
       .sort((a, b) => a.tick - b.tick);
   }
 
-  clear(): void {
-    this.theirs = [];
-    this.ours = [];
-    this.axios = [];
+  /** Stale-socket retries our v1 client made so far (span-panel config node → supervisor → transport). */
+  readRetries(): void {
+    type Cfg = {
+      hub?: { activeSupervisor?: { activeTransport?: { retryStats?: { staleSocketRetries: number } } } };
+    };
+    const cfg = helper.getNode(`ours-${this.key}-cfg`) as Cfg;
+    this.staleRetries = cfg?.hub?.activeSupervisor?.activeTransport?.retryStats?.staleSocketRetries ?? 0;
   }
 }
 
@@ -73,20 +76,20 @@ const DEFAULTS = { keepAliveMs: 250, raceS: 60, realS: 120, replicas: 5, blips: 
 
 async function run(args: typeof DEFAULTS): Promise<BenchResult> {
   const { keepAliveMs: K, raceS, realS, replicas, blips, blipEveryS } = args;
-  const cases = (['close', 'silent'] as const).flatMap((mode: Mode) => [
+  const cases = (['close', 'silent'] as const).flatMap((mode) => [
     {
       key: `race-${mode}`,
-      label: `keep-alive race K = P = ${K} ms, no hint, ${MODE_LABEL[mode]}`,
+      label: `keep-alive race K = P = ${K} ms, no hint, ${MODES[mode]}`,
       mode,
-      keepAliveMs: K,
+      K,
       hint: false,
       intervalS: K / 1000,
     },
     ...[5, 15].map((p) => ({
       key: `real${p}-${mode}`,
-      label: `real panel settings (K = 5 s with hint), poll every ${p} s, ${MODE_LABEL[mode]}`,
+      label: `real panel settings (K = 5 s with hint), poll every ${p} s, ${MODES[mode]}`,
       mode,
-      keepAliveMs: 5000,
+      K: 5000,
       hint: true,
       intervalS: p,
     })),
@@ -95,39 +98,33 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
   const timers: NodeJS.Timeout[] = [];
   const pollers: AxiosPlainPoller[] = [];
   const blipLog: { side: 'theirs' | 'ours'; healthyAt: number }[] = [];
-  const panels = async (n: number, opts: Partial<HostPanelOptions> = {}) =>
-    host.startPanels(n, { token: TOKEN, tickMs: 1000, ...opts });
   const polled: { c: (typeof cases)[number]; pairs: Pair[] }[] = [];
-  let blip: Pair | null = null;
+  let blip: Pair | undefined;
   try {
     for (const c of cases) {
-      const opts = { keepAliveMs: c.keepAliveMs, keepAliveMode: c.mode, keepAliveHint: c.hint };
       const pairs: Pair[] = [];
       for (let r = 0; r < replicas; r++) {
-        const [theirs, ours, axios] = await panels(3, opts);
-        pairs.push(new Pair(`${c.key}-${r}`, { theirs, ours, axios }));
+        const opts = { keepAliveMs: c.K, keepAliveMode: c.mode, keepAliveHint: c.hint };
+        const [theirs, ours, axios] = await startPanels(host, 3, 'v1', opts);
+        pairs.push(new Pair(`${c.key}-${r}`, c.intervalS, { theirs, ours, axios }));
       }
       polled.push({ c, pairs });
     }
-    const [theirs, ours] = await panels(2);
-    blip = new Pair('blip', { theirs, ours });
-    const all = [
-      ...polled.flatMap(({ c, pairs }) => pairs.map((p) => ({ p, intervalS: c.intervalS }))),
-      { p: blip, intervalS: 1 },
-    ];
+    const [theirs, ours] = await startPanels(host, 2);
+    blip = new Pair('blip', 1, { theirs, ours });
+    const all = [...polled.flatMap(({ pairs }) => pairs), blip];
 
     await helper.startServer();
+    const flows = all.flatMap((p) => [
+      theirFlow(`theirs-${p.key}`, p.panels.theirs.http, p.intervalS),
+      ourFlow(`ours-${p.key}`, `127.0.0.1:${p.panels.ours.http}`, p.intervalS),
+    ]);
     await helper.load(
       [...coreNodes, ...ourNodes],
-      onTab(
-        ...all.flatMap(({ p, intervalS }) => [
-          theirFlow(`theirs-${p.key}`, p.panels.theirs.http, intervalS),
-          ourFlow(`ours-${p.key}`, p.panels.ours.http, intervalS),
-        ]),
-      ),
-      Object.fromEntries(all.map(({ p }) => [`ours-${p.key}-cfg`, { token: TOKEN }])),
+      onTab(...flows),
+      tokens(all.map((p) => `ours-${p.key}-cfg`)),
     );
-    for (const { p } of all) {
+    for (const p of all) {
       helper
         .getNode(`theirs-${p.key}-sink`)
         .on('input', (msg: { payload: { ok: boolean }; tick: number }) =>
@@ -140,38 +137,30 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
         );
     }
     const raceTimers: NodeJS.Timeout[] = [];
-    for (const { c, pairs } of polled) {
-      for (const p of pairs) {
-        const poller = new AxiosPlainPoller(p.panels.axios!.http, TOKEN);
-        pollers.push(poller);
-        const t = setInterval(
-          () => void poller.settle().then((res) => p.axios.push(res)),
-          c.intervalS * 1000,
-        );
-        timers.push(t);
-        if (c.intervalS < 1) raceTimers.push(t);
-      }
+    for (const p of polled.flatMap(({ pairs }) => pairs)) {
+      const poller = new AxiosPlainPoller(p.panels.axios!.http);
+      pollers.push(poller);
+      const t = setInterval(() => void poller.settle().then((res) => p.axios.push(res)), p.intervalS * 1000);
+      timers.push(t);
+      if (p.intervalS < 1) raceTimers.push(t);
     }
     // Let everything connect, then count from a clean slate.
     await sleep(3000);
-    for (const { p } of all) {
-      p.clear();
-      for (const panel of [p.panels.theirs, p.panels.ours, p.panels.axios])
-        if (panel) await host.resetStats(panel.index);
+    for (const p of all) {
+      [p.theirs, p.ours, p.axios] = [[], [], []];
+      for (const panel of Object.values(p.panels)) await host.resetStats(panel.index);
     }
 
     // 502 blips on the blip panels, while the race runs.
     const blipRun = (async () => {
       for (let b = 0; b < blips; b++) {
         await sleep(blipEveryS * 1000);
-        await Promise.all(
-          (['theirs', 'ours'] as const).map(async (side) => {
-            const i = blip!.panels[side].index;
-            const f = await host.inject(i, { kind: 'status', status: 502, path: '/api/v1/status', count: 1 });
-            const w = await host.watchRule(i, String(f.id));
-            blipLog.push({ side, healthyAt: w.lastHit ?? w.goneAt });
-          }),
-        );
+        const inject = async (side: 'theirs' | 'ours', i: number) => {
+          const f = await host.inject(i, { kind: 'status', status: 502, path: '/api/v1/status', count: 1 });
+          const w = await host.watchRule(i, String(f.id));
+          blipLog.push({ side, healthyAt: w.lastHit ?? w.goneAt });
+        };
+        await Promise.all([inject('theirs', theirs.index), inject('ours', ours.index)]);
       }
     })();
     // The race cases stop counting after raceS (their axios pollers stop then); the real-settings cases run for realS.
@@ -182,18 +171,16 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
     await blipRun;
     for (const t of timers) clearInterval(t);
     await sleep(1500);
-    for (const { c, pairs } of polled) {
-      for (const p of pairs) {
-        if (c.intervalS < 1) {
-          p.theirs = p.theirs.filter((x) => x.at <= cut + 1000);
-          p.ours = p.ours.filter((x) => x.at <= cut);
-        }
-        p.dropped = {
-          theirs: (await host.stats(p.panels.theirs.index)).dropped,
-          ours: (await host.stats(p.panels.ours.index)).dropped,
-        };
-        p.staleRetries = staleSocketRetries(`ours-${p.key}-cfg`);
+    for (const p of polled.flatMap(({ pairs }) => pairs)) {
+      if (p.intervalS < 1) {
+        p.theirs = p.theirs.filter((x) => x.at <= cut + 1000);
+        p.ours = p.ours.filter((x) => x.at <= cut);
       }
+      p.dropped = {
+        theirs: (await host.stats(p.panels.theirs.index)).dropped,
+        ours: (await host.stats(p.panels.ours.index)).dropped,
+      };
+      p.readRetries();
     }
   } finally {
     for (const t of timers) clearInterval(t);
@@ -202,76 +189,10 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
     await host.stop();
   }
 
-  const figures: Figure[] = [];
-  const pct = (failed: number, total: number) => (total ? (100 * failed) / total : NaN);
-  for (const { c, pairs } of polled) {
-    const per = pairs.map((p) => {
-      const tp = p.theirPolls();
-      return {
-        tFailed: tp.filter((x) => !x.ok).length,
-        tTotal: tp.length,
-        oFailed: p.ours.filter((m) => m.stale).length,
-        oTotal: p.ours.length,
-        retries: p.staleRetries,
-        oDropped: p.dropped.ours,
-        tDropped: p.dropped.theirs,
-      };
-    });
-    const sum = (k: keyof (typeof per)[number]) => per.reduce((a, x) => a + (Number(x[k]) || 0), 0);
-    const ours = per.map((x) => pct(x.oFailed, x.oTotal));
-    const them = per.map((x) => pct(x.tFailed, x.tTotal));
-    const theirMedian = median(them.filter(Number.isFinite));
-    const r = shownRatio(Math.max(...ours), theirMedian, 1, '%');
-    figures.push({
-      metric: `${c.label}: failed polls`,
-      value: round(Math.max(...ours), 1),
-      unit: '%',
-      runs: ours.map((v) => round(v, 1) ?? v),
-      of: 'worst',
-      baseline: round(theirMedian, 1),
-      baselineRuns: them,
-      baselineLabel: `${THEIRS}, median of ${replicas}, spread ${fmt(Math.min(...them), 1)}–${fmt(Math.max(...them), 1)} %`,
-      ratio: r.ratio,
-      goal: '0 failed polls',
-      met: per.every((x) => x.oFailed === 0),
-      note:
-        `ours ${sum('oFailed')} of ${sum('oTotal')} polls over ${replicas} replicas, ${sum('retries')} immediate stale-socket ` +
-        `retries, ${sum('oDropped')} requests dropped on forgotten sockets; theirs ${sum('tFailed')} of ${sum('tTotal')} ` +
-        `(dropped ${sum('tDropped')})${r.tinyNote ? `; ${r.tinyNote}` : ''}`,
-    });
-    const requests = pairs.map((p) => p.axios.flat());
-    const failedPct = requests.map((list) => pct(list.filter((x) => !x.ok).length, list.length));
-    const failed = requests.flat().filter((x) => !x.ok);
-    const codes = new Map<string, number>();
-    for (const x of failed) codes.set(x.code ?? '?', (codes.get(x.code ?? '?') ?? 0) + 1);
-    figures.push({
-      metric: `${c.label}: plain keep-alive axios without mitigation, failed requests`,
-      value: round(median(failedPct.filter(Number.isFinite)), 1),
-      unit: '%',
-      runs: failedPct.map((v) => round(v, 1) ?? v),
-      of: 'median',
-      note:
-        `${failed.length} of ${requests.flat().length} requests over ${replicas} replicas; ` +
-        `errors: ${[...codes].map(([k, n]) => `${k} ×${n}`).join(', ') || 'none'}; a client outside Node-RED ` +
-        '(new http.Agent({ keepAlive: true }): no idle timeout, so it ignores the Keep-Alive hint), no baseline',
-    });
-  }
-  figures.push(...blipFigures(blip!, blipLog, blips));
-
-  const notes = figures
-    .filter((f) => f.met === false)
-    .map((f) => `Goal missed: ${f.metric}: ${f.value} ${f.unit}.`);
-  notes.push(
-    `Worst case: K = P = ${K} ms without the Keep-Alive hint. Our nodes run with their defaults (the 3 s idle-socket ` +
-      'timeout is not scaled), so there they reuse sockets the panel has already dropped, and the one immediate retry on ' +
-      'a stale socket is what saves the poll. At the settings of a real panel (K = 5 s, hint timeout=5) they drop idle ' +
-      'sockets after 3 s and should not reuse a dropped one in the first place; the real-settings rows measure that. ' +
-      "There the core flow is safe too: Node's http.globalAgent honours the panel's Keep-Alive: timeout=5 hint and drops " +
-      'idle sockets after 4 s; a client that ignores the hint (the plain axios rows) is not.',
-    'Theirs: the http request node\'s defaults ("Enable connection keep-alive" off), which on Node.js ≥ 19 still means ' +
-      'keep-alive through http.globalAgent (5 s free-socket timeout, shortened by a Keep-Alive hint); inject repeats every ' +
-      'P start-to-start, ours schedules the next cycle P after the previous one ends.',
-  );
+  const figures = [
+    ...polled.flatMap(({ c, pairs }) => caseFigures(c.label, pairs)),
+    ...blipFigures(blip, blipLog, blips),
+  ];
   return {
     name: 'peer',
     title: '6. Against a core Node-RED flow, and plain axios',
@@ -282,12 +203,79 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
       `Keep-Alive hint) with polls every 5 s and 15 s in each mode (a plain keep-alive axios client beside every case); ${blips} single 502s ${blipEveryS} s apart at a 1 s ` +
       'interval against a default panel. Failed polls: ours the worst replica (goal: 0 in every one), theirs the median.',
     figures,
-    notes,
+    notes: [
+      `Worst case: K = P = ${K} ms without the Keep-Alive hint. Our nodes run with their defaults (the 3 s idle-socket ` +
+        'timeout is not scaled), so there they reuse sockets the panel has already dropped, and the one immediate retry on ' +
+        'a stale socket is what saves the poll. At the settings of a real panel (K = 5 s, hint timeout=5) they drop idle ' +
+        'sockets after 3 s and should not reuse a dropped one in the first place; the real-settings rows measure that. ' +
+        "There the core flow is safe too: Node's http.globalAgent honours the panel's Keep-Alive: timeout=5 hint and drops " +
+        'idle sockets after 4 s; a client that ignores the hint (the plain axios rows) is not.',
+      'Theirs: the http request node\'s defaults ("Enable connection keep-alive" off), which on Node.js ≥ 19 still means ' +
+        'keep-alive through http.globalAgent (5 s free-socket timeout, shortened by a Keep-Alive hint); inject repeats every ' +
+        'P start-to-start, ours schedules the next cycle P after the previous one ends.',
+    ],
     raw: {
       pairs: polled.flatMap(({ pairs }) => pairs.map((p) => ({ key: p.key, dropped: p.dropped }))),
       blipLog,
     },
   };
+}
+
+const pct = (failed: number, total: number) => (total ? (100 * failed) / total : NaN);
+const sum = (list: number[]) => list.reduce((a, b) => a + b, 0);
+
+/** One polled case over its replicas: failed polls of ours (worst) against theirs (median), and plain axios. */
+function caseFigures(label: string, pairs: Pair[]): Figure[] {
+  const per = pairs.map((p) => {
+    const tp = p.theirPolls();
+    return {
+      p,
+      tFailed: tp.filter((x) => !x.ok).length,
+      tTotal: tp.length,
+      oFailed: p.ours.filter((m) => m.stale).length,
+    };
+  });
+  const ours = per.map((x) => pct(x.oFailed, x.p.ours.length));
+  const them = per.map((x) => pct(x.tFailed, x.tTotal));
+  const theirMedian = median(them.filter(Number.isFinite));
+  const r = shownRatio(Math.max(...ours), theirMedian, 1, '%');
+  const total = (f: (x: (typeof per)[number]) => number) => sum(per.map(f));
+  const requests = pairs.map((p) => p.axios.flat());
+  const failedPct = requests.map((list) => pct(list.filter((x) => !x.ok).length, list.length));
+  const failed = requests.flat().filter((x) => !x.ok);
+  const codes = new Map<string, number>();
+  for (const x of failed) codes.set(x.code ?? '?', (codes.get(x.code ?? '?') ?? 0) + 1);
+  return [
+    {
+      metric: `${label}: failed polls`,
+      value: round(Math.max(...ours), 1),
+      unit: '%',
+      runs: ours.map((v) => round(v, 1) ?? v),
+      of: 'worst',
+      baseline: round(theirMedian, 1),
+      baselineRuns: them,
+      baselineLabel: `${THEIRS}, median of ${pairs.length}, spread ${fmt(Math.min(...them), 1)}–${fmt(Math.max(...them), 1)} %`,
+      ratio: r.ratio,
+      goal: '0 failed polls',
+      met: per.every((x) => x.oFailed === 0),
+      note:
+        `ours ${total((x) => x.oFailed)} of ${total((x) => x.p.ours.length)} polls over ${pairs.length} replicas, ` +
+        `${total((x) => x.p.staleRetries)} immediate stale-socket retries, ${total((x) => x.p.dropped.ours)} requests ` +
+        `dropped on forgotten sockets; theirs ${total((x) => x.tFailed)} of ${total((x) => x.tTotal)} ` +
+        `(dropped ${total((x) => x.p.dropped.theirs)})${r.tinyNote ? `; ${r.tinyNote}` : ''}`,
+    },
+    {
+      metric: `${label}: plain keep-alive axios without mitigation, failed requests`,
+      value: round(median(failedPct.filter(Number.isFinite)), 1),
+      unit: '%',
+      runs: failedPct.map((v) => round(v, 1) ?? v),
+      of: 'median',
+      note:
+        `${failed.length} of ${requests.flat().length} requests over ${pairs.length} replicas; ` +
+        `errors: ${[...codes].map(([k, n]) => `${k} ×${n}`).join(', ') || 'none'}; a client outside Node-RED ` +
+        '(new http.Agent({ keepAlive: true }): no idle timeout, so it ignores the Keep-Alive hint), no baseline',
+    },
+  ];
 }
 
 /** The 502 blips: failed polls, and the time from healthy to the next complete data. */
@@ -309,8 +297,7 @@ function blipFigures(
         return next === undefined ? NaN : (next - b.healthyAt) / 1000;
       })
       .filter(Number.isFinite);
-  const tRec = recovery('theirs');
-  const oRec = recovery('ours');
+  const [tRec, oRec] = [recovery('theirs'), recovery('ours')];
   const tbFailed = tb.filter((p) => !p.ok).length;
   const obFailed = ob.filter((m) => m.stale).length;
   const r = shownRatio(obFailed, tbFailed, 1, 'polls');
@@ -340,14 +327,6 @@ function blipFigures(
       note: `ours ${oRec.map((v) => fmt(v, 2)).join(', ')} s (in-cycle retry after 250–1000 ms); theirs ${tRec.map((v) => fmt(v, 2)).join(', ')} s (next inject)`,
     },
   ];
-}
-
-/** Stale-socket retries our v1 client made so far (span-panel config node → supervisor → transport). */
-function staleSocketRetries(configId: string): number | null {
-  const cfg = helper.getNode(configId) as {
-    hub?: { activeSupervisor?: { activeTransport?: { retryStats?: { staleSocketRetries: number } } } };
-  };
-  return cfg?.hub?.activeSupervisor?.activeTransport?.retryStats?.staleSocketRetries ?? null;
 }
 
 if (require.main === module) benchMain(run, DEFAULTS);

@@ -6,25 +6,27 @@
  * Reuses the scale benchmark's worker and panel hosts.
  */
 import { benchMain } from './child';
-import { byLevel, perWindow, runApi, windowFigure } from './scale';
+import { levelsOf, perWindow, runApi, windowFigure } from './scale';
 import type { LevelResult } from './scale-worker';
-import { fmt, type BenchResult, type Figure } from './util';
+import { fmt, type BenchResult } from './util';
 
 const BARE = 'bare MQTT.js subscribers, same topics';
 const DEFAULTS = { levels: [1, 10, 100], hosts: 2, warmupS: 2, windowS: 3, windows: 5 };
+
+/** Worker CPU in µs per counted thing (NaN without any: the window is left out of the median). */
+const perUnit = (l: LevelResult, count: number | null) => (count ? (1000 * l.cpuMs) / count : NaN);
 
 async function run(args: typeof DEFAULTS): Promise<BenchResult> {
   const notes: string[] = [];
   const r = await runApi('v2', { ...args, floorLevels: args.levels, intervalS: 0, countMqtt: true }, notes);
   if (!r.ours) throw new Error(`the measured worker failed: ${notes.join(' ')}`);
-  const figures: Figure[] = [];
-  const floors = byLevel(r.floor);
-  for (const [n, list] of byLevel(r.ours)) {
-    const pair: [LevelResult[], LevelResult[]] = [list, floors.get(n) ?? []];
+  const figures = levelsOf(r).flatMap(({ n, list, floor }) => {
+    const pair: [LevelResult[], LevelResult[]] = [list, floor ?? []];
     const name = `v2 interval 0, ${n} panel${n > 1 ? 's' : ''}`;
     const msgs = perWindow(list, (l) => l.mqttMessages).value;
     const snaps = perWindow(list, (l) => l.dataEvents).value;
-    figures.push(
+    const bareMsgs = perWindow(pair[1], (l) => l.mqttMessages).value;
+    return [
       windowFigure(
         `${name}: CPU per MQTT message received`,
         'µs',
@@ -33,7 +35,7 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
         (l) => perUnit(l, l.mqttMessages),
         1,
         {
-          note: `messages per window (median): ours ${fmt(msgs, 0)}, bare ${fmt(perWindow(pair[1], (l) => l.mqttMessages).value, 0)}`,
+          note: `messages per window (median): ours ${fmt(msgs, 0)}, bare ${fmt(bareMsgs, 0)}`,
         },
       ),
       windowFigure(
@@ -51,8 +53,8 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
         },
       ),
       windowFigure(`${name}: CPU share of one core`, '%', pair, BARE, (l) => l.cpuSharePct, 2),
-    );
-  }
+    ];
+  });
   return {
     name: 'push',
     title: '3b. v2 push cost: interval 0, per MQTT message and per snapshot',
@@ -67,8 +69,5 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
     raw: r,
   };
 }
-
-/** Worker CPU in µs per counted thing (NaN without any: the window is left out of the median). */
-const perUnit = (l: LevelResult, count: number | null) => (count ? (1000 * l.cpuMs) / count : NaN);
 
 if (require.main === module) benchMain(run, DEFAULTS);

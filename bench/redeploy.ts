@@ -5,67 +5,67 @@
  * Memory after forced GC and active handles after a warm-up and at the end (goal: flat).
  */
 import { benchMain } from './child';
-import { clearSpyHistory, fanFlow, helper, ourNodes, stopNodeRed } from './nodered';
-import { ourSupervisor, v1Config } from './ours';
+import { clearSpyHistory, helper, onTab, ourFlow, ourNodes, stopNodeRed, tokens } from './nodered';
+import { configFor, supervise } from './ours';
 import { onePanel } from './sims';
 import {
-  activeResources,
   against,
-  steadyResources,
-  describeResources,
   fmt,
   hrMs,
   median,
   memoryAfterGc,
   percentile,
   round,
+  steadyResources,
   waitUntil,
-  type BenchResult,
-  type Figure,
-  type MemorySample,
 } from './util';
+import type { BenchResult, Figure } from './util';
 
-interface Phase {
-  label: string;
-  memStart: MemorySample;
-  memEnd: MemorySample;
-  resStart: ReturnType<typeof activeResources>;
-  resEnd: ReturnType<typeof activeResources>;
-  timesMs: number[];
+/** Memory and handles after `warmup` steps and after `n` more, with each step's time. */
+async function phase(
+  label: string,
+  step: () => Promise<number>,
+  n: number,
+  warmup: number,
+  between = () => {},
+) {
+  for (let i = 0; i < warmup; i++) await step();
+  between();
+  const [memStart, resStart] = [await memoryAfterGc(), await steadyResources(1, 100)];
+  const timesMs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    timesMs.push(await step());
+    if (i % 20 === 19) between();
+  }
+  between();
+  return {
+    label,
+    memStart,
+    resStart,
+    memEnd: await memoryAfterGc(),
+    resEnd: await steadyResources(1, 100),
+    timesMs,
+  };
 }
 
 async function lifecycle(port: number): Promise<number> {
   const t = hrMs();
-  const sup = ourSupervisor(v1Config(port, 1));
-  const first = new Promise<void>((resolve) => {
-    sup.subscribe({ onData: (d) => (d.stale ? undefined : resolve()) });
-  });
-  sup.start();
-  await first;
-  await sup.stop();
+  const s = supervise(configFor('v1', { http: port, mqtt: null }, 1));
+  await new Promise<void>((resolve) => s.sup.subscribe({ onData: (d) => void (d.stale || resolve()) }));
+  await s.stop();
   return hrMs() - t;
 }
 
-async function supervisorPhase(port: number, n: number, warmup: number): Promise<Phase> {
-  for (let i = 0; i < warmup; i++) await lifecycle(port);
-  const memStart = await memoryAfterGc();
-  const resStart = await steadyResources(1, 100);
-  const timesMs: number[] = [];
-  for (let i = 0; i < n; i++) timesMs.push(await lifecycle(port));
-  const memEnd = await memoryAfterGc();
-  const resEnd = await steadyResources(1, 100);
-  return { label: 'supervisor lifecycle', memStart, memEnd, resStart, resEnd, timesMs };
-}
-
-async function nodeRedPhase(host: string, n: number, warmup: number): Promise<Phase> {
-  const { flow, creds } = fanFlow(host, 1, 1);
+async function nodeRedPhase(host: string, n: number, warmup: number) {
+  const flow = onTab(ourFlow('r', host, 1));
+  const creds = tokens(['r-cfg']);
   await helper.startServer();
   try {
     await helper.load(ourNodes, flow, creds);
     let received = 0;
     let sinkNode: unknown = null;
     const attach = () => {
-      const sink = helper.getNode('sink');
+      const sink = helper.getNode('r-sink');
       if (sink === sinkNode) throw new Error('the deploy did not restart the nodes');
       sinkNode = sink;
       sink.on('input', () => received++);
@@ -80,34 +80,22 @@ async function nodeRedPhase(host: string, n: number, warmup: number): Promise<Ph
       await waitUntil('first message after deploy', () => received > before, 15_000, 2);
       return hrMs() - t;
     };
-    for (let i = 0; i < warmup; i++) await redeploy();
-    clearSpyHistory();
-    const memStart = await memoryAfterGc();
-    const resStart = await steadyResources(1, 100);
-    const timesMs: number[] = [];
-    for (let i = 0; i < n; i++) {
-      timesMs.push(await redeploy());
-      if (i % 20 === 19) clearSpyHistory();
-    }
-    clearSpyHistory();
-    const memEnd = await memoryAfterGc();
-    const resEnd = await steadyResources(1, 100);
-    return { label: 'Node-RED full deploy', memStart, memEnd, resStart, resEnd, timesMs };
+    return await phase('Node-RED full deploy', redeploy, n, warmup, clearSpyHistory);
   } finally {
     await stopNodeRed();
   }
 }
 
-function phaseFigures(p: Phase, n: number): Figure[] {
-  const heapGrowth = p.memEnd.heapUsedMB - p.memStart.heapUsedMB;
+function phaseFigures(p: Awaited<ReturnType<typeof nodeRedPhase>>, n: number): Figure[] {
+  const growth = p.memEnd.heapUsedMB - p.memStart.heapUsedMB;
   return [
     {
       metric: `${p.label} ×${n}: heap used after GC at the end`,
       ...against(p.memEnd.heapUsedMB, p.memStart.heapUsedMB, 'after warm-up', 2, 3),
       unit: 'MB',
       goal: 'flat (growth < 1 MB)',
-      met: heapGrowth < 1,
-      note: `growth ${fmt(heapGrowth, 2)} MB (${fmt((heapGrowth * 1024) / n, 1)} KB per deploy); RSS ${fmt(p.memStart.rssMB, 1)} → ${fmt(p.memEnd.rssMB, 1)} MB`,
+      met: growth < 1,
+      note: `growth ${fmt(growth, 2)} MB (${fmt((growth * 1024) / n, 1)} KB per deploy); RSS ${fmt(p.memStart.rssMB, 1)} → ${fmt(p.memEnd.rssMB, 1)} MB`,
     },
     {
       metric: `${p.label} ×${n}: active handles at the end`,
@@ -115,7 +103,7 @@ function phaseFigures(p: Phase, n: number): Figure[] {
       unit: 'handles',
       goal: 'flat',
       met: p.resEnd.total <= p.resStart.total,
-      note: `start ${describeResources(p.resStart)}; end ${describeResources(p.resEnd)}`,
+      note: `start ${p.resStart.text}; end ${p.resEnd.text}`,
     },
     {
       metric: `${p.label}: time from deploy to first data, median`,
@@ -130,25 +118,13 @@ const DEFAULTS = { redeploys: 200, warmup: 10 };
 
 async function run({ redeploys: n, warmup }: typeof DEFAULTS): Promise<BenchResult> {
   const sim = await onePanel();
-  const phases: Phase[] = [];
+  const phases = [];
   try {
-    phases.push(await supervisorPhase(sim.panel.http, n, warmup));
+    phases.push(await phase('supervisor lifecycle', () => lifecycle(sim.panel.http), n, warmup));
     phases.push(await nodeRedPhase(sim.address, n, warmup));
   } finally {
     await sim.stop();
   }
-  const figures = phases.flatMap((p) => phaseFigures(p, n));
-  const notes: string[] = [];
-  for (const p of phases) {
-    const g = p.memEnd.heapUsedMB - p.memStart.heapUsedMB;
-    if (g >= 1) notes.push(`Goal missed (${p.label}): heap grew ${fmt(g, 2)} MB over ${n} deploys.`);
-    if (p.resEnd.total > p.resStart.total)
-      notes.push(`Goal missed (${p.label}): more active handles at the end than after warm-up.`);
-  }
-  notes.push(
-    'Node-RED phase: node-red-node-test-helper records every node.send/status/log call in sinon spies; their history is ' +
-      'cleared before each memory reading so it is not counted as ours.',
-  );
   return {
     name: 'redeploy',
     title: '5b. Redeploys',
@@ -156,8 +132,11 @@ async function run({ redeploys: n, warmup }: typeof DEFAULTS): Promise<BenchResu
       `${n} deploys after ${warmup} warm-up deploys, against one simulated panel in its own process (1 s interval). Node-RED: ` +
       'helper.setFlows(flow, "full") with span-panel + span-poll + sink, each deploy waits for the new nodes\' first ' +
       'message. Lifecycle: createPanelSupervisor + start + first fresh data + stop.',
-    figures,
-    notes,
+    figures: phases.flatMap((p) => phaseFigures(p, n)),
+    notes: [
+      'Node-RED phase: node-red-node-test-helper records every node.send/status/log call in sinon spies; their history is ' +
+        'cleared before each memory reading so it is not counted as ours.',
+    ],
     raw: phases.map((p) => ({ ...p, timesMs: undefined, medianMs: median(p.timesMs) })),
   };
 }

@@ -1,6 +1,6 @@
 /**
- * Renders bench/RESULTS.md: machine and versions, a summary of every goal, then one section per benchmark
- * with each figure, its baseline from the same run, the ratio, the goal and notes on every goal missed.
+ * Renders bench/RESULTS.md: machine, versions and load, a summary of every goal, then one section per
+ * benchmark with each figure, its baseline from the same run, the ratio, the goal, and a note per goal missed.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,7 +11,6 @@ import type { LoadSummary } from './load';
 import { fmt, type BenchResult, type Figure } from './util';
 
 export type MachineInfo = ReturnType<typeof machineInfo>;
-
 export interface RunSummary {
   startedAt: Date;
   seconds: number;
@@ -22,7 +21,6 @@ export interface RunSummary {
   /** Runs per benchmark (each figure the median of them), by benchmark name. */
   repeats: Record<string, number>;
   outcomes: { name: string; outcome: ChildOutcome }[];
-  v2: string;
 }
 
 /** The machine, the package, its library versions and the commit (with whether the tree was dirty). */
@@ -34,33 +32,23 @@ export function machineInfo(root: string) {
       return null;
     }
   };
-  const pkg = (name: string) => {
+  const pkg = (dir: string): { name: string; version: string } => {
     try {
-      return JSON.parse(fs.readFileSync(path.join(root, name, 'package.json'), 'utf8')) as {
-        name: string;
-        version: string;
-      };
+      return JSON.parse(fs.readFileSync(path.join(root, dir, 'package.json'), 'utf8'));
     } catch {
-      return { name, version: '?' };
+      return { name: dir, version: '?' };
     }
   };
-  const cpus = os.cpus();
-  const self = pkg('.');
+  const libs = ['node-red', 'axios', 'mqtt', 'aedes', 'node-red-node-test-helper'];
   return {
-    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
-    cores: cpus.length,
+    cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
+    cores: os.cpus().length,
     memoryGB: os.totalmem() / 2 ** 30,
     loadAverage: os.loadavg(),
     os: `${os.type()} ${os.release()} (${os.arch()})`,
     node: process.version,
-    packageName: self.name,
-    packageVersion: self.version,
-    versions: Object.fromEntries(
-      ['node-red', 'axios', 'mqtt', 'aedes', 'node-red-node-test-helper'].map((p) => [
-        p,
-        pkg(`node_modules/${p}`).version,
-      ]),
-    ),
+    package: pkg('.'),
+    libraries: libs.map((p) => `${p} ${pkg(`node_modules/${p}`).version}`).join(', '),
     commit: git('rev-parse', '--short', 'HEAD')?.trim() || null,
     // bench/out/ is git-ignored, so the run's own output never makes the tree dirty.
     dirty: (git('status', '--porcelain') ?? '').trim() !== '',
@@ -72,8 +60,7 @@ const cell = (s: string | number | null | undefined): string =>
 
 function value(f: Figure, v: number | null | undefined): string {
   if (v === null || v === undefined) return '–';
-  if (Number.isInteger(v)) return `${v} ${f.unit}`;
-  return `${fmt(v, f.unit === 'ms' ? 3 : 2)} ${f.unit}`;
+  return `${Number.isInteger(v) ? v : fmt(v, f.unit === 'ms' ? 3 : 2)} ${f.unit}`;
 }
 
 function met(f: Figure): string {
@@ -83,27 +70,23 @@ function met(f: Figure): string {
   return f.goal ? 'n/a' : '';
 }
 
-function spread(f: Figure): string {
-  if (!f.runs || f.runs.length < 2) return '–';
-  return `${f.of ?? 'median'} of ${f.runs.length}: ${fmt(Math.min(...f.runs), 2)}–${fmt(Math.max(...f.runs), 2)}`;
-}
-
-const ratioText = (f: Figure) => (f.ratio === null || f.ratio === undefined ? null : `${fmt(f.ratio, 2)}×`);
-
 function figureRow(f: Figure): string {
+  const spread =
+    f.runs && f.runs.length > 1
+      ? `${f.of ?? 'median'} of ${f.runs.length}: ${fmt(Math.min(...f.runs), 2)}–${fmt(Math.max(...f.runs), 2)}`
+      : '–';
   const base =
     f.baseline === undefined
       ? '–'
       : `${value(f, f.baseline)}${f.baselineLabel ? ` (${f.baselineLabel})` : ''}`;
-  const cells = [f.metric, value(f, f.value), spread(f), base, ratioText(f), f.goal].map(cell);
+  const ratio = f.ratio === null || f.ratio === undefined ? null : `${fmt(f.ratio, 2)}×`;
+  const cells = [f.metric, value(f, f.value), spread, base, ratio, f.goal].map(cell);
   return `| ${cells.join(' | ')} | ${met(f)} | ${cell(f.note)} |`;
 }
 
-function machineSection(run: RunSummary): string[] {
-  const m = run.machine;
-  const l = run.load;
+function machineSection({ machine: m, load: l, repeats }: RunSummary): string[] {
   const busy = l.otherNode.max > 0 || l.before.busyPct > 25;
-  const rows: [string, string][] = [
+  const rows = [
     ['CPU', `${cell(m.cpuModel)}, ${m.cores} logical cores`],
     ['Memory', `${fmt(m.memoryGB, 1)} GB`],
     ['Load average at start (1/5/15 min)', m.loadAverage.map((x) => fmt(x, 2)).join(' / ')],
@@ -121,16 +104,11 @@ function machineSection(run: RunSummary): string[] {
     ['Node.js', m.node],
     [
       'Package',
-      `${m.packageName} ${m.packageVersion}, commit ${m.commit ?? 'unknown'}` +
+      `${m.package.name} ${m.package.version}, commit ${m.commit ?? 'unknown'}` +
         (m.dirty ? ' **+ uncommitted changes (dirty tree)**' : ' (clean tree)'),
     ],
-    [
-      'Libraries',
-      Object.entries(m.versions)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', '),
-    ],
-    ['v2 (MQTT)', cell(run.v2)],
+    ['Libraries', m.libraries],
+    ['v2 (MQTT)', 'measured'],
   ];
   return [
     '## Machine and versions',
@@ -141,15 +119,17 @@ function machineSection(run: RunSummary): string[] {
     '',
     `> The simulated panels run on the same ${m.cores} cores as the client. ` +
       (busy
-        ? `Other work shared the machine (up to ${l.otherNode.max} other Node.js processes; CPU busy ${fmt(l.before.busyPct, 0)} % ` +
-          'before the run): absolute figures are indicative, compare the ratios within one run.'
+        ? `Other work shared the machine (up to ${l.otherNode.max} other Node.js processes; CPU busy ` +
+          `${fmt(l.before.busyPct, 0)} % before the run): absolute figures are indicative, compare the ratios within one run.`
         : 'No other Node.js process was seen and the machine was idle before the run.'),
     '',
-    `Runs per benchmark: ${Object.entries(run.repeats)
+    `Runs per benchmark: ${Object.entries(repeats)
       .map(([k, v]) => `${k} ×${v}`)
-      .join(', ')}. A benchmark run several times reports the median of its runs with the ` +
-      'spread (min–max); recovery and peer run their replicas in parallel inside one run and say which (median or worst) ' +
-      'they report; the soak is one long run whose figures are trends over time.',
+      .join(
+        ', ',
+      )}. A benchmark run several times reports the median of its runs with the spread (min–max); ` +
+      'recovery and peer run their replicas in parallel inside one run and say which (median or worst) they report; ' +
+      'the soak is one long run whose figures are trends over time.',
     '',
   ];
 }
@@ -158,6 +138,7 @@ function summarySection(results: (BenchResult | null)[]): string[] {
   const goals = results.flatMap((r) => (r ? r.figures.filter((f) => f.goal).map((f) => ({ r, f })) : []));
   const missed = goals.filter(({ f }) => f.met === false).length;
   const unmeasured = goals.filter(({ f }) => f.met === null || f.met === undefined).length;
+  const title = (r: BenchResult) => r.title.replace(/^\d+[ab]?\.\s*/, '');
   return [
     '## Summary of goals',
     '',
@@ -165,7 +146,7 @@ function summarySection(results: (BenchResult | null)[]): string[] {
     '|---|---|---:|---|:-:|',
     ...goals.map(
       ({ r, f }) =>
-        `| ${cell(r.title.replace(/^\d+[ab]?\.\s*/, ''))} | ${cell(f.metric)} | ${cell(value(f, f.value))} | ${cell(f.goal)} | ${met(f)} |`,
+        `| ${[title(r), f.metric, value(f, f.value), f.goal].map(cell).join(' | ')} | ${met(f)} |`,
     ),
     '',
     `${goals.length - missed - unmeasured} of ${goals.length} goals met, ${missed} missed${unmeasured ? `, ${unmeasured} not measured` : ''}; ` +
@@ -174,13 +155,16 @@ function summarySection(results: (BenchResult | null)[]): string[] {
   ];
 }
 
-function benchmarkSection(name: string, o: ChildOutcome): string[] {
+/** A benchmark's section; `Goal missed` notes come first, one per figure that missed its goal. */
+export function benchmarkSection(name: string, o: ChildOutcome): string[] {
   const r = o.result;
   if (!r) return [`## ${name}`, '', `**Not completed**: ${o.error ?? 'no result'}.`, ''];
-  const notes = [...r.notes, ...(o.error ? [`Run error: ${o.error}`] : [])];
-  notes.push(
+  const notes = [
+    ...r.figures.filter((f) => f.met === false).map((f) => `Goal missed: ${f.metric}: ${value(f, f.value)}.`),
+    ...r.notes,
+    ...(o.error ? [`Run error: ${o.error}`] : []),
     `The benchmark process ${o.exitedCleanly ? 'exited by itself after reporting (every timer, socket and child closed)' : 'did NOT exit by itself after reporting (a handle was left open) and was ended'}; ${fmt(o.seconds, 0)} s.`,
-  );
+  ];
   return [
     `## ${r.title}`,
     '',
@@ -217,19 +201,4 @@ export function renderResults(run: RunSummary): string {
     'Raw data of this run: `bench/out/*.json` (not committed).',
     '',
   ].join('\n');
-}
-
-/** Short plain-text lines for the console. */
-export function renderConsole(r: BenchResult): string {
-  const lines = [`== ${r.title}`];
-  for (const f of r.figures) {
-    const sp = spread(f);
-    const base = f.baseline === undefined || f.baseline === null ? '' : ` | base ${value(f, f.baseline)}`;
-    const rt = ratioText(f) ? ` | ${ratioText(f)}` : '';
-    const goal = f.goal
-      ? ` | goal ${f.goal}: ${f.met === true ? 'met' : f.met === false ? 'MISSED' : 'n/a'}`
-      : '';
-    lines.push(`  ${f.metric}: ${value(f, f.value)}${sp === '–' ? '' : ` (${sp})`}${base}${rt}${goal}`);
-  }
-  return [...lines, ...r.notes.map((n) => `  - ${n}`)].join('\n');
 }

@@ -5,21 +5,18 @@
  * Forked by scale.ts with the panels' ports; reports over IPC.
  */
 import { MqttClient } from 'mqtt';
+import { createPanelSupervisor } from '../src/connection';
+import { SILENT_LOGGER } from '../src/util/logger';
 import { bareMqtt, BareV1Poller, endMqtt } from './baselines';
 import { benchMain } from './child';
-import { ourSupervisor, v1Config, v2Config } from './ours';
-import { cpuMs, LoopDelay, memoryAfterGc, sleep, TOKEN, waitUntil } from './util';
-
-export interface WorkerPanel {
-  http: number;
-  mqtt: number | null;
-  passphrase: string;
-}
+import { configFor } from './ours';
+import type { Api, HostPanel } from './sims';
+import { cpuMs, loopDelay, memoryAfterGc, sleep, waitUntil } from './util';
 
 export interface WorkerArgs {
   mode: 'ours' | 'floor';
-  api: 'v1' | 'v2';
-  panels: WorkerPanel[];
+  api: Api;
+  panels: HostPanel[];
   levels: number[];
   intervalS: number;
   warmupS: number;
@@ -31,28 +28,8 @@ export interface WorkerArgs {
 }
 
 /** One window at one level; `failed` counts stale data events, `dataEvents` fresh and stale. */
-export interface LevelResult {
-  panels: number;
-  window: number;
-  mqttMessages: number | null;
-  dataEvents: number;
-  failed: number;
-  cpuMs: number;
-  cpuSharePct: number;
-  eldP50: number;
-  eldP99: number;
-  eldMax: number;
-  messagesPerS: number;
-  rssMB: number;
-  rssGrowthMB: number;
-  heapUsedMB: number;
-  heapGrowthMB: number;
-}
-
-export interface WorkerResult {
-  baseline: { rssMB: number; heapUsedMB: number; idleCpuSharePct: number };
-  levels: LevelResult[];
-}
+export type LevelResult = Awaited<ReturnType<typeof measureWindow>>;
+export type WorkerResult = Awaited<ReturnType<typeof runWorker>>;
 
 type Stop = () => unknown;
 const counts = { fresh: 0, stale: 0, mqtt: 0 };
@@ -68,8 +45,8 @@ function countMqttMessages(): void {
 }
 
 /** The v1 floor: one bare keep-alive poller per panel, each re-arming 1 interval after its poll completes. */
-function startBareV1(p: WorkerPanel, intervalMs: number): Stop {
-  const poller = new BareV1Poller(p.http, TOKEN);
+function startBareV1(p: HostPanel, intervalMs: number): Stop {
+  const poller = new BareV1Poller(p.http);
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const tick = () =>
@@ -94,8 +71,8 @@ function startBareV1(p: WorkerPanel, intervalMs: number): Stop {
  * The v2 floor: a bare MQTT.js client per panel (registered once, CA fetched once) subscribed to the panel's
  * Homie tree, doing nothing with the messages. "Messages" are then one per interval with any traffic.
  */
-async function startBareV2(p: WorkerPanel, intervalMs: number): Promise<Stop> {
-  const client = await bareMqtt(p, p.passphrase, 'bench-floor');
+async function startBareV2(p: HostPanel, intervalMs: number): Promise<Stop> {
+  const client = await bareMqtt(p, 'bench-floor');
   let lastCounted = 0;
   client.on('message', () => {
     if (Date.now() - lastCounted < intervalMs) return;
@@ -105,10 +82,8 @@ async function startBareV2(p: WorkerPanel, intervalMs: number): Promise<Stop> {
   return () => endMqtt(client);
 }
 
-function startOurs(args: WorkerArgs, p: WorkerPanel): Stop {
-  const config =
-    args.api === 'v1' ? v1Config(p.http, args.intervalS) : v2Config(p, args.intervalS, p.passphrase);
-  const sup = ourSupervisor(config);
+function startOurs(args: WorkerArgs, p: HostPanel): Stop {
+  const sup = createPanelSupervisor(configFor(args.api, p, args.intervalS), SILENT_LOGGER);
   sup.subscribe({ onData: (d) => void (d.stale ? counts.stale++ : counts.fresh++) });
   sup.start();
   return () => sup.stop();
@@ -117,9 +92,8 @@ function startOurs(args: WorkerArgs, p: WorkerPanel): Stop {
 async function measureWindow(
   args: WorkerArgs,
   panels: number,
-  window: number,
-  base: WorkerResult['baseline'],
-  eld: LoopDelay,
+  base: { rssMB: number; heapUsedMB: number },
+  eld: ReturnType<typeof loopDelay>,
 ) {
   const before = { ...counts, cpu: cpuMs(), at: Date.now() };
   eld.reset();
@@ -132,7 +106,6 @@ async function measureWindow(
   const mem = await memoryAfterGc();
   return {
     panels,
-    window,
     mqttMessages: args.countMqtt ? counts.mqtt - before.mqtt : null,
     dataEvents: fresh + failed,
     failed,
@@ -146,22 +119,15 @@ async function measureWindow(
     rssGrowthMB: mem.rssMB - base.rssMB,
     heapUsedMB: mem.heapUsedMB,
     heapGrowthMB: mem.heapUsedMB - base.heapUsedMB,
-  } satisfies LevelResult;
+  };
 }
 
-export async function runWorker(args: WorkerArgs): Promise<WorkerResult> {
+export async function runWorker(args: WorkerArgs) {
   if (args.countMqtt) countMqttMessages();
-  const eld = new LoopDelay(5);
+  const eld = loopDelay(5);
   await sleep(500);
-  const mem0 = await memoryAfterGc();
-  const idleCpu0 = cpuMs();
+  const baseline = await memoryAfterGc();
   await sleep(1000);
-  const base = {
-    rssMB: mem0.rssMB,
-    heapUsedMB: mem0.heapUsedMB,
-    idleCpuSharePct: (100 * (cpuMs() - idleCpu0)) / 1000,
-  };
-  const intervalMs = args.intervalS * 1000;
   const stops: Stop[] = [];
   const levels: LevelResult[] = [];
   try {
@@ -170,7 +136,12 @@ export async function runWorker(args: WorkerArgs): Promise<WorkerResult> {
       while (stops.length < Math.min(n, args.panels.length)) {
         const p = args.panels[stops.length];
         if (args.mode === 'ours') stops.push(startOurs(args, p));
-        else stops.push(args.api === 'v1' ? startBareV1(p, intervalMs) : await startBareV2(p, intervalMs));
+        else
+          stops.push(
+            args.api === 'v1'
+              ? startBareV1(p, args.intervalS * 1000)
+              : await startBareV2(p, args.intervalS * 1000),
+          );
       }
       // Every new client has delivered data at least once before the window starts.
       await waitUntil(`${n} panels delivering`, () => counts.fresh - before >= n, 60_000, 50).catch(
@@ -178,13 +149,13 @@ export async function runWorker(args: WorkerArgs): Promise<WorkerResult> {
       );
       await sleep(args.warmupS * 1000);
       for (let w = 0; w < args.windows; w++)
-        levels.push(await measureWindow(args, stops.length, w, base, eld));
+        levels.push(await measureWindow(args, stops.length, baseline, eld));
     }
   } finally {
     eld.stop();
     await Promise.all(stops.map((stop) => stop()));
   }
-  return { baseline: base, levels };
+  return { baseline, levels };
 }
 
 if (require.main === module) {

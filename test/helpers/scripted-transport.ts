@@ -120,14 +120,14 @@ export function makeSnapshot(seq: number): PanelSnapshot {
   };
 }
 
-/** Captures log lines by level so tests can count warn/info lines. */
+/** Captures log lines by level and time, so tests and benchmarks can count warn/info lines (in a window). */
 export class CapturingLogger {
-  readonly lines: { level: string; msg: string }[] = [];
-  debug = (msg: string) => void this.lines.push({ level: 'debug', msg });
-  info = (msg: string) => void this.lines.push({ level: 'info', msg });
-  warn = (msg: string) => void this.lines.push({ level: 'warn', msg });
-  error = (msg: string) => void this.lines.push({ level: 'error', msg });
-  count(level: string): number {
-    return this.lines.filter((l) => l.level === level).length;
+  readonly lines: { level: string; msg: string; at: number }[] = [];
+  debug = (msg: string) => void this.lines.push({ level: 'debug', msg, at: Date.now() });
+  info = (msg: string) => void this.lines.push({ level: 'info', msg, at: Date.now() });
+  warn = (msg: string) => void this.lines.push({ level: 'warn', msg, at: Date.now() });
+  error = (msg: string) => void this.lines.push({ level: 'error', msg, at: Date.now() });
+  count(level: string, from = 0, to = Infinity): number {
+    return this.lines.filter((l) => l.level === level && l.at >= from && l.at <= to).length;
   }
 }
