@@ -25,7 +25,7 @@ import {
   tokens,
 } from './nodered';
 import { SimHost, startPanels, type HostPanel } from './sims';
-import { fmt, median, ratio, round, shownRatio, sleep, type BenchResult, type Figure } from './util';
+import { fmt, shownRatio, sleep, spreadFigure, type BenchResult, type Figure } from './util';
 
 const MODES = {
   close: 'panel closes idle sockets (FIN)',
@@ -237,44 +237,42 @@ function caseFigures(label: string, pairs: Pair[]): Figure[] {
   });
   const ours = per.map((x) => pct(x.oFailed, x.p.ours.length));
   const them = per.map((x) => pct(x.tFailed, x.tTotal));
-  const theirMedian = median(them.filter(Number.isFinite));
-  const r = shownRatio(Math.max(...ours), theirMedian, 1, '%');
   const total = (f: (x: (typeof per)[number]) => number) => sum(per.map(f));
   const requests = pairs.map((p) => p.axios.flat());
-  const failedPct = requests.map((list) => pct(list.filter((x) => !x.ok).length, list.length));
   const failed = requests.flat().filter((x) => !x.ok);
   const codes = new Map<string, number>();
   for (const x of failed) codes.set(x.code ?? '?', (codes.get(x.code ?? '?') ?? 0) + 1);
+  const polls = spreadFigure(`${label}: failed polls`, '%', ours, {
+    of: 'worst',
+    digits: 1,
+    base: them,
+    tiny: 1,
+  });
   return [
     {
-      metric: `${label}: failed polls`,
-      value: round(Math.max(...ours), 1),
-      unit: '%',
-      runs: ours.map((v) => round(v, 1) ?? v),
-      of: 'worst',
-      baseline: round(theirMedian, 1),
+      ...polls,
       baselineRuns: them,
       baselineLabel: `${THEIRS}, median of ${pairs.length}, spread ${fmt(Math.min(...them), 1)}–${fmt(Math.max(...them), 1)} %`,
-      ratio: r.ratio,
       goal: '0 failed polls',
       met: per.every((x) => x.oFailed === 0),
       note:
         `ours ${total((x) => x.oFailed)} of ${total((x) => x.p.ours.length)} polls over ${pairs.length} replicas, ` +
         `${total((x) => x.p.staleRetries)} immediate stale-socket retries, ${total((x) => x.p.dropped.ours)} requests ` +
         `dropped on forgotten sockets; theirs ${total((x) => x.tFailed)} of ${total((x) => x.tTotal)} ` +
-        `(dropped ${total((x) => x.p.dropped.theirs)})${r.tinyNote ? `; ${r.tinyNote}` : ''}`,
+        `(dropped ${total((x) => x.p.dropped.theirs)})${polls.note ? `; ${polls.note}` : ''}`,
     },
-    {
-      metric: `${label}: plain keep-alive axios without mitigation, failed requests`,
-      value: round(median(failedPct.filter(Number.isFinite)), 1),
-      unit: '%',
-      runs: failedPct.map((v) => round(v, 1) ?? v),
-      of: 'median',
-      note:
-        `${failed.length} of ${requests.flat().length} requests over ${pairs.length} replicas; ` +
-        `errors: ${[...codes].map(([k, n]) => `${k} ×${n}`).join(', ') || 'none'}; a client outside Node-RED ` +
-        '(new http.Agent({ keepAlive: true }): no idle timeout, so it ignores the Keep-Alive hint), no baseline',
-    },
+    spreadFigure(
+      `${label}: plain keep-alive axios without mitigation, failed requests`,
+      '%',
+      requests.map((list) => pct(list.filter((x) => !x.ok).length, list.length)),
+      {
+        digits: 1,
+        note:
+          `${failed.length} of ${requests.flat().length} requests over ${pairs.length} replicas; ` +
+          `errors: ${[...codes].map(([k, n]) => `${k} ×${n}`).join(', ') || 'none'}; a client outside Node-RED ` +
+          '(new http.Agent({ keepAlive: true }): no idle timeout, so it ignores the Keep-Alive hint), no baseline',
+      },
+    ),
   ];
 }
 
@@ -314,18 +312,12 @@ function blipFigures(
       met: obFailed === 0,
       note: `ours ${obFailed} of ${ob.length}, theirs ${tbFailed} of ${tb.length} polls${r.tinyNote ? `; ${r.tinyNote}` : ''}`,
     },
-    {
-      metric: `${label}: healthy → next complete data, median`,
-      value: round(median(oRec), 2),
-      unit: 's',
-      runs: oRec.map((v) => round(v, 2) ?? v),
-      of: 'median',
-      baseline: round(median(tRec), 2),
+    spreadFigure(`${label}: healthy → next complete data, median`, 's', oRec, {
+      base: tRec,
       baselineRuns: tRec,
       baselineLabel: THEIRS,
-      ratio: round(ratio(median(oRec), median(tRec)), 2),
       note: `ours ${oRec.map((v) => fmt(v, 2)).join(', ')} s (in-cycle retry after 250–1000 ms); theirs ${tRec.map((v) => fmt(v, 2)).join(', ')} s (next inject)`,
-    },
+    }),
   ];
 }
 

@@ -12,7 +12,7 @@ import { benchMain } from './child';
 import { connectCounter, requestCounter } from './counters';
 import { configFor, supervise, type Supervised } from './ours';
 import { SimHost, startPanels, type Api, type HostPanel } from './sims';
-import { fmt, median, round, shownRatio, sleep, waitUntil } from './util';
+import { fmt, round, shownRatio, sleep, spreadFigure, waitUntil } from './util';
 import type { BenchResult, Figure } from './util';
 
 /** One client on its own panel: times of its fresh (complete, successful) data and of its failed cycles. */
@@ -221,28 +221,14 @@ async function measure(api: Api, faults: Fault[], intervals: number[], replicas:
 type Outcome = Awaited<ReturnType<typeof measure>>[number];
 
 /** A count of ours (the replicas' median or worst) against the baseline client's; a baseline under 1 is flagged. */
-function countRow(
+const countRow = (
   metric: string,
   unit: string,
   mine: number[],
   of: 'median' | 'worst',
   base: number | undefined,
   baselineLabel: string,
-): Figure {
-  const value = of === 'worst' ? Math.max(...mine) : median(mine);
-  const r = shownRatio(value, base, 1, unit);
-  return {
-    metric,
-    value,
-    unit,
-    runs: mine,
-    of,
-    baseline: base ?? null,
-    baselineLabel,
-    ratio: r.ratio,
-    note: r.tinyNote ?? undefined,
-  };
-}
+) => spreadFigure(metric, unit, mine, { of, base: base ?? null, baselineLabel, tiny: 1 });
 
 /** The rows of one fault at one interval, and a note per connection of ours that missed the goal. */
 function rows(

@@ -8,7 +8,7 @@
 import { benchMain, runChild } from './child';
 import type { LevelResult, WorkerArgs, WorkerResult } from './scale-worker';
 import { SimHost, startPanels, type Api } from './sims';
-import { fmt, median, procCpuMs, ratio, round, type BenchResult, type Figure } from './util';
+import { fmt, median, procCpuMs, spreadFigure, type BenchResult, type Figure } from './util';
 
 /** windows: measurement windows per level (each figure: the median of them, with the spread). */
 const DEFAULTS = {
@@ -50,19 +50,9 @@ export function windowFigure(
   digits: number,
   extra: Partial<Figure> = {},
 ): Figure {
-  const o = perWindow(list, pick);
-  const b = floor?.length ? perWindow(floor, pick) : null;
-  return {
-    metric,
-    value: round(o.value, digits),
-    unit,
-    runs: o.runs.map((v) => round(v, digits) ?? v),
-    of: 'median',
-    baseline: b ? round(b.value, digits) : null,
-    baselineLabel,
-    ratio: b ? round(ratio(o.value, b.value), 2) : null,
-    ...extra,
-  };
+  const values = (l: LevelResult[]) => l.map(pick).filter((v): v is number => v !== null);
+  const base = floor?.length ? values(floor) : null;
+  return spreadFigure(metric, unit, values(list), { digits, base, baselineLabel, ...extra });
 }
 
 /** The floor worker (at floorLevels), then ours (at levels), on the same panels; notes get the panels' CPU. */

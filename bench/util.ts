@@ -70,6 +70,39 @@ export const against = (value: Num, baseline: Num, baselineLabel: string, digits
   ratio: round(ratio(value, baseline), ratioDigits),
 });
 
+/**
+ * A figure over several windows or replicas: their median or worst, every value kept as the spread, against
+ * a baseline (one value, or the median of several) of the same run. With `tiny`, a baseline below it is
+ * flagged in the note (the ratio is still shown).
+ */
+export function spreadFigure(
+  metric: string,
+  unit: string,
+  values: number[],
+  opts: Partial<Figure> & { digits?: number; base?: number | number[] | null; tiny?: number } = {},
+): Figure {
+  const { digits = 2, base, tiny, of = 'median', ...extra } = opts;
+  const runs = values.filter(Number.isFinite);
+  const value = of === 'worst' ? (runs.length ? Math.max(...runs) : null) : median(runs);
+  const b = Array.isArray(base) ? median(base.filter(Number.isFinite)) : base;
+  const r =
+    tiny === undefined
+      ? { ratio: round(ratio(value, b), 2), tinyNote: null }
+      : shownRatio(value, b, tiny, unit);
+  const compared = b === undefined ? {} : { baseline: round(b, digits), ratio: r.ratio };
+  const rounded = runs.map((v) => round(v, digits) ?? v);
+  return {
+    metric,
+    value: round(value, digits),
+    unit,
+    runs: rounded,
+    of,
+    ...compared,
+    note: r.tinyNote ?? undefined,
+    ...extra,
+  };
+}
+
 export function percentile(values: number[], p: number): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
