@@ -1,8 +1,6 @@
 /**
- * Benchmark 2: fan-out. One simulated panel, one span-panel config node and 1, 10 or 50 span-poll nodes on
- * it, in a real Node-RED runtime (node-red-node-test-helper). Counts the requests the panel receives per
- * cycle (goal: the same as with 1 node: the supervisor is shared) and the event-loop delay and CPU the extra
- * nodes add. Baseline: the same flow with 1 node, in the same run.
+ * Benchmark 2: fan-out. Requests the panel receives per cycle with 1, 10 or 50 span-poll nodes on one
+ * span-panel in a real Node-RED (goal: the same as 1 node), and what the extra nodes cost. How: `setup` below.
  */
 import { benchMain } from './child';
 import { clearSpyHistory, helper, nodeRedVersion, ourFlow, ourNodes, onTab, tokens } from './nodered';

@@ -1,9 +1,6 @@
 /**
- * Benchmark 1: CPU and wall time of one poll cycle of the default simulated panel (32 branches, 22 circuits)
- * through our client + supervisor, against the floor (bare node:http keep-alive GETs of the same 4 endpoints
- * + JSON.parse), with two steps in between to show where the cost goes: axios alone, and our transport
- * without the supervisor. The panel runs in its own process, so process.cpuUsage() of this process is the
- * client's CPU alone. Variants alternate in rounds so drift on a shared machine hits all.
+ * Benchmark 1: CPU and wall time of one v1 poll cycle through our client + supervisor against the floor
+ * (bare node:http), with plain axios and our transport alone as steps in between. How: `setup` below.
  */
 import { createTransportFor } from '../src/connection';
 import { timingFor } from '../src/supervisor/timing';

@@ -1,15 +1,7 @@
 /**
- * Benchmark 6: against what users would otherwise build. In one real Node-RED runtime
- * (node-red-node-test-helper): the core flow inject → 4 × http request (the same 4 endpoints, default node
- * settings, ret "parsed JSON") → function, next to our span-panel + span-poll, each polling its own simulated
- * panel with the same behaviour, every case in `replicas` independent copies (own panels, own flows):
- *   - the worst case of the keep-alive race: K = P = 250 ms, no Keep-Alive hint, idle sockets closed (FIN) or
- *     forgotten silently (SPAN #156); alongside, outside Node-RED, a plain keep-alive axios client;
- *   - a real panel's settings: K = 5 s with its Keep-Alive hint, polls every 5 s and 15 s, FIN and silent
- *     (plain axios alongside again);
- *   - a 502 blip: single 502s on /api/v1/status at a 1 s interval (default panel keep-alive 5 s).
- * Counted: failed polls (theirs: a tick where any of the 4 requests failed; ours: a stale data message) and
- * the time from the panel being healthy again to the next complete data.
+ * Benchmark 6: our nodes against the core flow users would otherwise build (inject → 4 × http request →
+ * function) in one real Node-RED, and a plain keep-alive axios client: the keep-alive race at its worst and
+ * at a real panel's settings (FIN and silent), and single 502s. How: `setup` below.
  */
 import { AxiosPlainPoller, V1_POLL_PATHS } from './baselines';
 import { benchMain } from './child';

@@ -1,9 +1,6 @@
 /**
- * Benchmark 3b: v2 push cost. Supervisors at interval 0 (a snapshot on every change the panel pushes) for
- * 1, 10 and 100 v2 panels in one worker process, against bare MQTT.js clients subscribed to the same Homie
- * topics in a separate, identical worker (same panels, same windows): CPU per MQTT message received, CPU per
- * emitted snapshot, CPU share. MQTT messages are counted in both workers by the same hook on MqttClient.emit.
- * Reuses the scale benchmark's worker and panel hosts.
+ * Benchmark 3b: v2 push cost at interval 0, per MQTT message and per snapshot, against bare MQTT.js
+ * subscribers; on the scale benchmark's worker and panel hosts. How: `setup` below.
  */
 import { benchMain } from './child';
 import { levelsOf, perWindow, runApi, windowFigure } from './scale';

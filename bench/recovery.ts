@@ -1,11 +1,7 @@
 /**
- * Benchmark 4: recovery. Per fault (v1: a single 502, a refusal, a hang; v2: a broker restart, a CA
- * rotation) and interval (1 s and 5 s, real default timing), `replicas` supervised connections and one
- * baseline client, each on its own simulated panel, all in parallel: the seconds from the panel being
- * healthy again to the first fresh data (goal: interval + backoff cap), and what was sent meanwhile.
- * Baselines: a naive v1 poller (4 bare GETs every interval, no backoff: the fastest possible recovery at full
- * load) and a hand-written MQTT.js client (CA fetched once, reconnect every 1 s). v1 and v2 panels run in
- * two sim-host processes.
+ * Benchmark 4: recovery after v1 and v2 faults at 1 s and 5 s with the real default timing, against a naive
+ * v1 poller and a bare MQTT.js client: time from healthy to fresh data, and what was sent meanwhile. How:
+ * `setup` below.
  */
 import { bareMqtt, BareV1Poller, endMqtt } from './baselines';
 import { benchMain } from './child';
@@ -16,115 +12,83 @@ import { fmt, round, shownRatio, sleep, spreadFigure, waitUntil } from './util';
 import type { BenchResult, Figure } from './util';
 
 /** One client on its own panel: times of its fresh (complete, successful) data and of its failed cycles. */
-interface Runner {
-  fault: Fault;
-  intervalS: number;
-  panel: HostPanel;
-  /** Ours only: the recovery goal and bound of its timing, its log lines. */
-  ours?: Pick<Supervised, 'goalS' | 'boundS' | 'logger'>;
+interface Client {
   fresh(): number[];
   failures(): number[];
   stop(): Promise<void>;
+  /** Ours only: the recovery goal and bound of its timing, its log lines. */
+  ours?: Pick<Supervised, 'goalS' | 'boundS' | 'logger'>;
 }
 
+/**
+ * A fault: the simulator's spec, and which simulator event says the panel is healthy again (the single 502
+ * served, the hang rule gone, the listener reopened, the broker back, the CA rotated). A one-off fault (a
+ * single 502) makes no outage: what is counted is the cycle it touched.
+ */
 interface Fault {
   api: Api;
   label: string;
-  /** A one-off fault (a single 502): no outage, what is counted is the cycle it touched. */
+  spec: Record<string, unknown>;
+  healthy: 'rule-hit' | 'rule-gone' | 'reopen' | 'broker-up' | 'done';
   once?: boolean;
-  /** Injects the fault into the runner's panel: when, and when the panel is healthy again. */
-  inject(host: SimHost, r: Runner): Promise<{ faultAt: number; healthyAt: Promise<number> }>;
 }
 
 const BROKER_DOWN_S = 10;
 const BASELINE = { v1: 'naive fixed-interval poller', v2: 'bare MQTT.js, CA fetched once, reconnect 1 s' };
 
-function faultsOf(refusalS: number, hangS: number): Fault[] {
-  const at = (f: { at: number }, healthyAt: Promise<number>) => ({ faultAt: f.at, healthyAt });
-  return [
-    {
-      api: 'v1',
-      label: 'single 502',
-      once: true,
-      async inject(host, r) {
-        // Right after a cycle, so the next one meets the 502.
-        const n = r.fresh().length;
-        await waitUntil('a cycle', () => r.fresh().length > n, 15_000, 5);
-        const f = await host.inject(r.panel.index, {
-          kind: 'status',
-          status: 502,
-          path: '/api/v1/status',
-          count: 1,
-        });
-        return at(
-          f,
-          host.watchRule(r.panel.index, String(f.id)).then((w) => w.lastHit ?? w.goneAt),
-        );
-      },
-    },
-    {
-      api: 'v1',
-      label: `${refusalS} s refusal (ECONNREFUSED)`,
-      async inject(host, r) {
-        const f = await host.inject(r.panel.index, { kind: 'refused', durationMs: refusalS * 1000 });
-        return at(
-          f,
-          host.watchReopen(r.panel.index).then((w) => w.at),
-        );
-      },
-    },
-    {
-      api: 'v1',
-      label: `${hangS} s hang (accepts, never answers)`,
-      async inject(host, r) {
-        const f = await host.inject(r.panel.index, { kind: 'hang', durationMs: hangS * 1000 });
-        return at(
-          f,
-          host.watchRule(r.panel.index, String(f.id)).then((w) => w.goneAt),
-        );
-      },
-    },
-    {
-      api: 'v2',
-      label: `v2 broker restart (${BROKER_DOWN_S} s down)`,
-      async inject(host, r) {
-        const up = host.watchBrokerUp(r.panel.index);
-        const f = await host.inject(r.panel.index, { kind: 'broker-down', durationMs: BROKER_DOWN_S * 1000 });
-        return at(
-          f,
-          up.then((u) => u.at),
-        );
-      },
-    },
-    {
-      api: 'v2',
-      label: 'v2 CA rotation',
-      async inject(host, r) {
-        const f = await host.inject(r.panel.index, { kind: 'ca-rotation' });
-        return at(f, Promise.resolve(f.doneAt));
-      },
-    },
-  ];
+const faultsOf = (refusalS: number, hangS: number): Fault[] => [
+  {
+    api: 'v1',
+    label: 'single 502',
+    spec: { kind: 'status', status: 502, path: '/api/v1/status', count: 1 },
+    healthy: 'rule-hit',
+    once: true,
+  },
+  {
+    api: 'v1',
+    label: `${refusalS} s refusal (ECONNREFUSED)`,
+    spec: { kind: 'refused', durationMs: refusalS * 1000 },
+    healthy: 'reopen',
+  },
+  {
+    api: 'v1',
+    label: `${hangS} s hang (accepts, never answers)`,
+    spec: { kind: 'hang', durationMs: hangS * 1000 },
+    healthy: 'rule-gone',
+  },
+  {
+    api: 'v2',
+    label: `v2 broker restart (${BROKER_DOWN_S} s down)`,
+    spec: { kind: 'broker-down', durationMs: BROKER_DOWN_S * 1000 },
+    healthy: 'broker-up',
+  },
+  { api: 'v2', label: 'v2 CA rotation', spec: { kind: 'ca-rotation' }, healthy: 'done' },
+];
+
+/** Injects `fault` into panel `i`: when, and when the panel was healthy again. */
+async function inject(host: SimHost, i: number, fault: Fault) {
+  const up = fault.healthy === 'broker-up' ? host.watchBrokerUp(i) : null;
+  const f = await host.inject(i, fault.spec);
+  const rule = () => host.watchRule(i, String(f.id));
+  const healthyAt = {
+    'rule-hit': () => rule().then((w) => w.lastHit ?? w.goneAt),
+    'rule-gone': () => rule().then((w) => w.goneAt),
+    reopen: () => host.watchReopen(i).then((w) => w.at),
+    'broker-up': () => up!.then((u) => u.at),
+    done: () => Promise.resolve(f.doneAt),
+  }[fault.healthy];
+  return { faultAt: f.at, healthyAt: await healthyAt() };
 }
 
-function ours(fault: Fault, intervalS: number, panel: HostPanel): Runner {
-  const s = supervise(configFor(fault.api, panel, intervalS));
+function ours(api: Api, intervalS: number, panel: HostPanel): Client {
+  const s = supervise(configFor(api, panel, intervalS));
   // v1 data carries when its snapshot arrived; v2 data is pushed, so its event time is the arrival.
-  const fresh = () => s.fresh().map((d) => (fault.api === 'v1' ? d.receivedAt : d.at));
-  const failures = () => s.data.filter((d) => d.stale).map((d) => d.at);
-  return {
-    fault,
-    intervalS,
-    panel,
-    ours: s,
-    fresh,
-    failures,
-    stop: s.stop,
-  };
+  const fresh = () => s.fresh().map((d) => (api === 'v1' ? d.receivedAt : d.at));
+  return { fresh, failures: () => s.data.filter((d) => d.stale).map((d) => d.at), stop: s.stop, ours: s };
 }
 
 /** v1: 4 bare GETs every interval (start to start), each bounded by the same per-request timeout as ours. */
-function naive(fault: Fault, intervalS: number, panel: HostPanel): Runner {
+function naive(_api: Api, intervalS: number, panel: HostPanel): Client {
   const timeoutMs = Math.min(5000, Math.max(1000, 0.6 * intervalS * 1000));
   const poller = new BareV1Poller(panel.http);
   const [fresh, failures]: number[][] = [[], []];
@@ -142,13 +106,16 @@ function naive(fault: Fault, intervalS: number, panel: HostPanel): Runner {
       )
       .finally(() => clearTimeout(t));
   }, intervalS * 1000);
-  const stop = async () => (clearInterval(timer), poller.close());
-  return { fault, intervalS, panel, fresh: () => fresh, failures: () => failures, stop };
+  return {
+    fresh: () => fresh,
+    failures: () => failures,
+    stop: async () => (clearInterval(timer), poller.close()),
+  };
 }
 
 /** v2: register once, fetch the CA once, subscribe; fresh data is the first message after a (re)connect,
  * then at most one per interval. */
-async function bare(fault: Fault, intervalS: number, panel: HostPanel): Promise<Runner> {
+async function bare(_api: Api, intervalS: number, panel: HostPanel): Promise<Client> {
   const client = await bareMqtt(panel, 'bench-bare', { connectTimeout: 5000 });
   const fresh: number[] = [];
   let lastMsg = 0;
@@ -158,7 +125,7 @@ async function bare(fault: Fault, intervalS: number, panel: HostPanel): Promise<
     lastMsg = now;
   });
   client.on('close', () => (lastMsg = 0));
-  return { fault, intervalS, panel, fresh: () => fresh, failures: () => [], stop: () => endMqtt(client) };
+  return { fresh: () => fresh, failures: () => [], stop: () => endMqtt(client) };
 }
 
 /** One API's half: every fault and interval, `replicas` of ours plus one baseline, each on its own panel. */
@@ -171,12 +138,12 @@ async function measure(api: Api, faults: Fault[], intervals: number[], replicas:
   const host = await SimHost.start();
   // v1 counts HTTP requests on the panel's port, v2 TCP connection attempts on its broker's port.
   const counter = api === 'v1' ? requestCounter() : connectCounter();
-  const runners: Runner[] = [];
+  const runners: (Client & { fault: Fault; intervalS: number; panel: HostPanel })[] = [];
   try {
     const panels = await startPanels(host, plan.length, api);
     for (const [i, { fault, intervalS, mine }] of plan.entries()) {
-      const baseline = api === 'v1' ? naive : bare;
-      runners.push(await (mine ? ours : baseline)(fault, intervalS, panels[i]));
+      const client = await (mine ? ours : api === 'v1' ? naive : bare)(api, intervalS, panels[i]);
+      runners.push({ ...client, fault, intervalS, panel: panels[i] });
     }
     await waitUntil(
       `every ${api} client has data`,
@@ -187,8 +154,12 @@ async function measure(api: Api, faults: Fault[], intervals: number[], replicas:
     await sleep(2000);
     return await Promise.all(
       runners.map(async (r) => {
-        const { faultAt, healthyAt: healthy } = await r.fault.inject(host, r);
-        const healthyAt = await healthy;
+        if (r.fault.once) {
+          // Right after a cycle, so the next one meets the 502.
+          const n = r.fresh().length;
+          await waitUntil('a cycle', () => r.fresh().length > n, 15_000, 5);
+        }
+        const { faultAt, healthyAt } = await inject(host, r.panel.index, r.fault);
         const limitMs =
           healthyAt + Math.max(3 * (r.ours?.boundS ?? 0), 3 * r.intervalS, 30) * 1000 - Date.now();
         const first = () => r.fresh().find((t) => t >= healthyAt) ?? null;

@@ -1,15 +1,14 @@
 /**
- * Benchmark 5b: redeploys. 200 full deploys of a flow with our nodes (span-panel + span-poll) in a real
- * Node-RED runtime (node-red-node-test-helper), each waiting for the first data message of the new nodes;
- * and 200 cycles of the bare connection lifecycle (createPanelSupervisor + start + first data + stop).
- * Memory after forced GC and active handles after a warm-up and at the end (goal: flat).
+ * Benchmark 5b: redeploys. Full Node-RED deploys of span-panel + span-poll, and bare supervisor lifecycles:
+ * memory and handles stay flat. How: `setup` below.
  */
 import { benchMain } from './child';
 import { clearSpyHistory, helper, onTab, ourFlow, ourNodes, stopNodeRed, tokens } from './nodered';
 import { configFor, supervise } from './ours';
 import { onePanel } from './sims';
 import {
-  against,
+  flatHandles,
+  flatMemory,
   fmt,
   hrMs,
   median,
@@ -88,23 +87,16 @@ async function nodeRedPhase(host: string, n: number, warmup: number) {
 
 function phaseFigures(p: Awaited<ReturnType<typeof nodeRedPhase>>, n: number): Figure[] {
   const growth = p.memEnd.heapUsedMB - p.memStart.heapUsedMB;
+  const kb = fmt((growth * 1024) / n, 1);
   return [
-    {
-      metric: `${p.label} ×${n}: heap used after GC at the end`,
-      ...against(p.memEnd.heapUsedMB, p.memStart.heapUsedMB, 'after warm-up', 2, 3),
-      unit: 'MB',
-      goal: 'flat (growth < 1 MB)',
-      met: growth < 1,
-      note: `growth ${fmt(growth, 2)} MB (${fmt((growth * 1024) / n, 1)} KB per deploy); RSS ${fmt(p.memStart.rssMB, 1)} → ${fmt(p.memEnd.rssMB, 1)} MB`,
-    },
-    {
-      metric: `${p.label} ×${n}: active handles at the end`,
-      ...against(p.resEnd.total, p.resStart.total, 'after warm-up', 0),
-      unit: 'handles',
-      goal: 'flat',
-      met: p.resEnd.total <= p.resStart.total,
-      note: `start ${p.resStart.text}; end ${p.resEnd.text}`,
-    },
+    flatMemory(
+      `${p.label} ×${n}: heap used after GC at the end`,
+      p.memEnd.heapUsedMB,
+      p.memStart.heapUsedMB,
+      'after warm-up',
+      `growth ${fmt(growth, 2)} MB (${kb} KB per deploy); RSS ${fmt(p.memStart.rssMB, 1)} → ${fmt(p.memEnd.rssMB, 1)} MB`,
+    ),
+    flatHandles(`${p.label} ×${n}: active handles at the end`, p.resEnd, p.resStart, 'after warm-up'),
     {
       metric: `${p.label}: time from deploy to first data, median`,
       value: round(median(p.timesMs), 1),

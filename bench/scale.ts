@@ -1,9 +1,6 @@
 /**
- * Benchmark 3: scale. 1, 10, 50 and 100 simulated panels at a 1 s interval in one Node.js process that holds
- * only the client side (scale-worker.ts); the panels live in a few sim-host processes. Measured per level:
- * CPU share of one core, RSS after forced GC, event-loop delay p99, data messages per second. Baseline: the
- * same number of bare pollers (the floor) in a separate, identical worker process, in the same run.
- * runApi() also carries benchmark 3b (push.ts).
+ * Benchmark 3: scale. 1 to 100 panels at 1 s in one worker process (scale-worker.ts) against bare pollers in
+ * an identical one; runApi() also carries benchmark 3b (push.ts). How: `setup` below.
  */
 import { benchMain, runChild } from './child';
 import type { LevelResult, WorkerArgs, WorkerResult } from './scale-worker';

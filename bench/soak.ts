@@ -1,14 +1,12 @@
 /**
- * Benchmark 5a: soak. A few supervised v1 connections at a 1 s interval for several minutes, with a fault
- * injected into one of the panels every ~40 s (rotating kinds and panels). Measures memory after forced GC
- * and active handles at the start and the end (goal: flat), and lost cycles outside the fault windows
- * (goal: 0). Baseline: the same process's figures at the start of the soak.
+ * Benchmark 5a: soak. Supervised v1 connections for minutes with rotating faults: memory and handles stay
+ * flat, no cycle is lost outside the fault windows. How: `setup` below.
  */
 import { benchMain } from './child';
 import { configFor, supervise } from './ours';
 import { SimHost, startPanels } from './sims';
-import { against, fmt, median, memoryAfterGc, ratio, round, sleep, steadyResources } from './util';
-import { waitUntil, type BenchResult, type Figure, type MemorySample } from './util';
+import { against, flatHandles, flatMemory, fmt, median, memoryAfterGc, ratio, round, sleep } from './util';
+import { steadyResources, waitUntil, type BenchResult, type Figure, type MemorySample } from './util';
 
 /** RSS may not grow by more than this over the second half of the soak (after GC). */
 const RSS_FLAT_MB = 5;
@@ -137,36 +135,25 @@ async function run({
   const secondHalf = samples.slice(Math.floor(samples.length / 2));
   const rssSecondHalf = m1.rssMB - mid.rssMB;
   const warnLines = sups.reduce((a, s) => a + s.logger.count('warn'), 0);
-  const fromStart = (k: keyof MemorySample, digits: number) =>
-    against(m1[k], m0[k], 'start of soak', digits, 3);
-  const handles = (e: typeof afterStop, s: typeof afterStop, label: string) => ({
-    ...against(e.total, s.total, label, 0),
-    unit: 'handles',
-    met: e.total <= s.total,
-    note: `${label === 'start of soak' ? 'start' : 'before'} ${s.text}; ${label === 'start of soak' ? 'end' : 'after'} ${e.text}`,
-  });
   const figures: Figure[] = [
-    {
-      metric: 'heap used after GC, end of soak',
-      ...fromStart('heapUsedMB', 2),
-      unit: 'MB',
-      goal: 'flat (growth < 1 MB)',
-      met: growth('heapUsedMB') < 1,
-      note:
-        `growth ${fmt(growth('heapUsedMB'), 2)} MB, including ~${fmt(ownRecordsKB, 0)} KB of the benchmark's own ` +
+    flatMemory(
+      'heap used after GC, end of soak',
+      m1.heapUsedMB,
+      m0.heapUsedMB,
+      'start of soak',
+      `growth ${fmt(growth('heapUsedMB'), 2)} MB, including ~${fmt(ownRecordsKB, 0)} KB of the benchmark's own ` +
         `event records; trend ${fmt(slopeMBPerMin(samples), 3)} MB/min over ${samples.length} samples`,
-    },
-    {
-      metric: 'external + array buffers after GC, end of soak',
-      ...fromStart('externalMB', 2),
-      unit: 'MB',
-      goal: 'flat (growth < 1 MB)',
-      met: growth('externalMB') < 1,
-      note: 'native memory held by JS objects (buffers, sockets)',
-    },
+    ),
+    flatMemory(
+      'external + array buffers after GC, end of soak',
+      m1.externalMB,
+      m0.externalMB,
+      'start of soak',
+      'native memory held by JS objects (buffers, sockets)',
+    ),
     {
       metric: 'RSS after GC, end of soak',
-      ...fromStart('rssMB', 1),
+      ...against(m1.rssMB, m0.rssMB, 'start of soak', 1, 3),
       unit: 'MB',
       note: `growth ${fmt(growth('rssMB'), 1)} MB over the whole soak (the allocator keeps what the warm-up reached)`,
     },
@@ -181,16 +168,14 @@ async function run({
       met: rssSecondHalf < RSS_FLAT_MB,
       note: `trend over the second half ${fmt(slopeMBPerMin(secondHalf.map((m) => ({ ...m, mb: m.rssMB }))), 3)} MB/min (${secondHalf.length} samples)`,
     },
-    {
-      metric: 'active handles, end of soak',
-      ...handles(end!.res, start!.res, 'start of soak'),
-      goal: 'flat',
-    },
-    {
-      metric: 'active handles after stopping every supervisor',
-      ...handles(afterStop!, before, 'before the first supervisor'),
-      goal: 'back to the baseline',
-    },
+    flatHandles('active handles, end of soak', end!.res, start!.res, 'start of soak'),
+    flatHandles(
+      'active handles after stopping every supervisor',
+      afterStop!,
+      before,
+      'before the first supervisor',
+      'back to the baseline',
+    ),
     {
       metric: 'lost cycles outside the fault windows',
       value: lost,

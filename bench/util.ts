@@ -188,6 +188,38 @@ export async function steadyResources(samples: number, stepMs: number): Promise<
   return { total: best!.length, text: `${best!.length} (${parts.join(', ') || 'none'})` };
 }
 
+/** A memory figure from a start to an end reading, whose goal is growth < 1 MB. */
+export const flatMemory = (
+  metric: string,
+  end: number,
+  start: number,
+  label: string,
+  note: string,
+): Figure => ({
+  metric,
+  ...against(end, start, label, 2, 3),
+  unit: 'MB',
+  goal: 'flat (growth < 1 MB)',
+  met: end - start < 1,
+  note,
+});
+
+/** Active handles at the end against a start reading; the goal is no more than at the start. */
+export const flatHandles = (
+  metric: string,
+  end: Resources,
+  start: Resources,
+  label: string,
+  goal = 'flat',
+): Figure => ({
+  metric,
+  ...against(end.total, start.total, label, 0),
+  unit: 'handles',
+  goal,
+  met: end.total <= start.total,
+  note: `start ${start.text}; end ${end.text}`,
+});
+
 /**
  * Event-loop delay in ms since the last reset. The histogram records the whole interval between its
  * sampling timer's runs, so the sampling period is subtracted: 0 = no delay at all.
