@@ -15,16 +15,11 @@ import {
   waitUntil,
   type BenchResult,
   type Figure,
+  type LoopDelay,
 } from './util';
 
 /** One window with `n` nodes, from right after a cycle to right after the last cycle in it. */
-async function measure(
-  sim: OnePanel,
-  n: number,
-  intervalS: number,
-  windowS: number,
-  eld: ReturnType<typeof loopDelay>,
-) {
+async function measure(sim: OnePanel, n: number, intervalS: number, windowS: number, eld: LoopDelay) {
   await helper.load(ourNodes, onTab(ourFlow('f', sim.address, intervalS, n)), tokens(['f-cfg']));
   let cycles = 0;
   let messages = 0;

@@ -11,7 +11,7 @@ import { bareMqtt, BareV1Poller, endMqtt } from './baselines';
 import { benchMain } from './child';
 import { configFor } from './ours';
 import type { Api, HostPanel } from './sims';
-import { cpuMs, loopDelay, memoryAfterGc, sleep, waitUntil } from './util';
+import { cpuMs, loopDelay, memoryAfterGc, sleep, waitUntil, type LoopDelay } from './util';
 
 export interface WorkerArgs {
   mode: 'ours' | 'floor';
@@ -93,7 +93,7 @@ async function measureWindow(
   args: WorkerArgs,
   panels: number,
   base: { rssMB: number; heapUsedMB: number },
-  eld: ReturnType<typeof loopDelay>,
+  eld: LoopDelay,
 ) {
   const before = { ...counts, cpu: cpuMs(), at: Date.now() };
   eld.reset();

@@ -6,7 +6,14 @@ import { benchMain } from './child';
 import { configFor, supervise } from './ours';
 import { SimHost, startPanels } from './sims';
 import { against, flatHandles, flatMemory, fmt, median, memoryAfterGc, ratio, round, sleep } from './util';
-import { steadyResources, waitUntil, type BenchResult, type Figure, type MemorySample } from './util';
+import {
+  steadyResources,
+  waitUntil,
+  type BenchResult,
+  type Figure,
+  type MemorySample,
+  type Resources,
+} from './util';
 
 /** RSS may not grow by more than this over the second half of the soak (after GC). */
 const RSS_FLAT_MB = 5;
@@ -52,9 +59,9 @@ async function run({
     samples.push({ t: Date.now(), mb: m.heapUsedMB, rssMB: m.rssMB });
     return m;
   };
-  let start: { mem: MemorySample; res: Awaited<typeof before> };
+  let start: { mem: MemorySample; res: Resources };
   let end: typeof start;
-  let afterStop: Awaited<typeof before>;
+  let afterStop: Resources;
   let t0 = 0;
   let t1 = 0;
   try {
