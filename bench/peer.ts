@@ -66,9 +66,9 @@ class Pair {
 /** realS: length of the real-settings window (5 s and 15 s polls). */
 const DEFAULTS = { keepAliveMs: 250, raceS: 60, realS: 120, replicas: 5, blips: 5, blipEveryS: 4 };
 
-async function run(args: typeof DEFAULTS): Promise<BenchResult> {
-  const { keepAliveMs: K, raceS, realS, replicas, blips, blipEveryS } = args;
-  const cases = (['close', 'silent'] as const).flatMap((mode) => [
+/** The polled cases: the race at K = P, and a real panel's settings at 5 s and 15 s polls, each close mode. */
+const casesOf = (K: number) =>
+  (['close', 'silent'] as const).flatMap((mode) => [
     {
       key: `race-${mode}`,
       label: `keep-alive race K = P = ${K} ms, no hint, ${MODES[mode]}`,
@@ -86,12 +86,56 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
       intervalS: p,
     })),
   ]);
+
+/** Both flows of every pair in one Node-RED, each sink recording into its pair. */
+async function loadFlows(all: Pair[]): Promise<void> {
+  await helper.startServer();
+  const flows = all.flatMap((p) => [
+    theirFlow(`theirs-${p.key}`, p.panels.theirs.http, p.intervalS),
+    ourFlow(`ours-${p.key}`, `127.0.0.1:${p.panels.ours.http}`, p.intervalS),
+  ]);
+  await helper.load(
+    [...coreNodes, ...ourNodes],
+    onTab(...flows),
+    tokens(all.map((p) => `ours-${p.key}-cfg`)),
+  );
+  for (const p of all) {
+    helper
+      .getNode(`theirs-${p.key}-sink`)
+      .on('input', (msg: { payload: { ok: boolean }; tick: number }) =>
+        p.theirs.push({ tick: msg.tick, ok: msg.payload.ok, at: Date.now() }),
+      );
+    helper
+      .getNode(`ours-${p.key}-sink`)
+      .on('input', (msg: { stale?: boolean }) => p.ours.push({ at: Date.now(), stale: msg.stale === true }));
+  }
+}
+
+/** `blips` single 502s, `everyS` apart, on both blip panels at once: when each panel was healthy again. */
+async function blipsOn(host: SimHost, blip: Pair, blips: number, everyS: number) {
+  const log: { side: 'theirs' | 'ours'; healthyAt: number }[] = [];
+  const inject = async (side: 'theirs' | 'ours') => {
+    const i = blip.panels[side].index;
+    const f = await host.inject(i, { kind: 'status', status: 502, path: '/api/v1/status', count: 1 });
+    const w = await host.watchRule(i, String(f.id));
+    log.push({ side, healthyAt: w.lastHit ?? w.goneAt });
+  };
+  for (let b = 0; b < blips; b++) {
+    await sleep(everyS * 1000);
+    await Promise.all([inject('theirs'), inject('ours')]);
+  }
+  return log;
+}
+
+async function run(args: typeof DEFAULTS): Promise<BenchResult> {
+  const { keepAliveMs: K, raceS, realS, replicas, blips, blipEveryS } = args;
+  const cases = casesOf(K);
   const host = await SimHost.start();
   const timers: NodeJS.Timeout[] = [];
   const pollers: AxiosPlainPoller[] = [];
-  const blipLog: { side: 'theirs' | 'ours'; healthyAt: number }[] = [];
   const polled: { c: (typeof cases)[number]; pairs: Pair[] }[] = [];
   let blip: Pair | undefined;
+  let blipLog: Awaited<ReturnType<typeof blipsOn>> = [];
   try {
     for (const c of cases) {
       const pairs: Pair[] = [];
@@ -104,32 +148,11 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
     }
     const [theirs, ours] = await startPanels(host, 2);
     blip = new Pair('blip', 1, { theirs, ours });
-    const all = [...polled.flatMap(({ pairs }) => pairs), blip];
-
-    await helper.startServer();
-    const flows = all.flatMap((p) => [
-      theirFlow(`theirs-${p.key}`, p.panels.theirs.http, p.intervalS),
-      ourFlow(`ours-${p.key}`, `127.0.0.1:${p.panels.ours.http}`, p.intervalS),
-    ]);
-    await helper.load(
-      [...coreNodes, ...ourNodes],
-      onTab(...flows),
-      tokens(all.map((p) => `ours-${p.key}-cfg`)),
-    );
-    for (const p of all) {
-      helper
-        .getNode(`theirs-${p.key}-sink`)
-        .on('input', (msg: { payload: { ok: boolean }; tick: number }) =>
-          p.theirs.push({ tick: msg.tick, ok: msg.payload.ok, at: Date.now() }),
-        );
-      helper
-        .getNode(`ours-${p.key}-sink`)
-        .on('input', (msg: { stale?: boolean }) =>
-          p.ours.push({ at: Date.now(), stale: msg.stale === true }),
-        );
-    }
+    const pairs = polled.flatMap((x) => x.pairs);
+    await loadFlows([...pairs, blip]);
+    // A plain keep-alive axios client beside every polled pair, on its own panel.
     const raceTimers: NodeJS.Timeout[] = [];
-    for (const p of polled.flatMap(({ pairs }) => pairs)) {
+    for (const p of pairs) {
       const poller = new AxiosPlainPoller(p.panels.axios!.http);
       pollers.push(poller);
       const t = setInterval(() => void poller.settle().then((res) => p.axios.push(res)), p.intervalS * 1000);
@@ -138,32 +161,20 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
     }
     // Let everything connect, then count from a clean slate.
     await sleep(3000);
-    for (const p of all) {
+    for (const p of [...pairs, blip]) {
       [p.theirs, p.ours, p.axios] = [[], [], []];
       for (const panel of Object.values(p.panels)) await host.resetStats(panel.index);
     }
-
-    // 502 blips on the blip panels, while the race runs.
-    const blipRun = (async () => {
-      for (let b = 0; b < blips; b++) {
-        await sleep(blipEveryS * 1000);
-        const inject = async (side: 'theirs' | 'ours', i: number) => {
-          const f = await host.inject(i, { kind: 'status', status: 502, path: '/api/v1/status', count: 1 });
-          const w = await host.watchRule(i, String(f.id));
-          blipLog.push({ side, healthyAt: w.lastHit ?? w.goneAt });
-        };
-        await Promise.all([inject('theirs', theirs.index), inject('ours', ours.index)]);
-      }
-    })();
+    const blipRun = blipsOn(host, blip, blips, blipEveryS);
     // The race cases stop counting after raceS (their axios pollers stop then); the real-settings cases run for realS.
     await sleep(Math.min(raceS, realS) * 1000);
     const cut = Date.now();
     for (const t of raceTimers) clearInterval(t);
     await sleep(Math.max(0, realS - raceS) * 1000);
-    await blipRun;
+    blipLog = await blipRun;
     for (const t of timers) clearInterval(t);
     await sleep(1500);
-    for (const p of polled.flatMap(({ pairs }) => pairs)) {
+    for (const p of pairs) {
       if (p.intervalS < 1) {
         p.theirs = p.theirs.filter((x) => x.at <= cut + 1000);
         p.ours = p.ours.filter((x) => x.at <= cut);

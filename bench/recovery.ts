@@ -191,32 +191,26 @@ async function measure(api: Api, faults: Fault[], intervals: number[], replicas:
 }
 type Outcome = Awaited<ReturnType<typeof measure>>[number];
 
-/** A count of ours (the replicas' median or worst) against the baseline client's; a baseline under 1 is flagged. */
-const countRow = (
-  metric: string,
-  unit: string,
-  mine: number[],
-  of: 'median' | 'worst',
-  base: number | undefined,
-  baselineLabel: string,
-) => spreadFigure(metric, unit, mine, { of, base: base ?? null, baselineLabel, tiny: 1 });
-
-/** The rows of one fault at one interval, and a note per connection of ours that missed the goal. */
-function rows(
-  label: string,
-  fault: Fault,
-  mine: Outcome[],
-  theirs: Outcome | undefined,
-  notes: string[],
-): Figure[] {
+/** The rows of one fault at one interval (ours and the baseline client), and a note per recovery over the goal. */
+function rows(label: string, same: Outcome[], notes: string[]): Figure[] {
+  const mine = same.filter((o) => o.r.ours);
+  const theirs = same.find((o) => !o.r.ours);
+  const { fault } = same[0].r;
   const { goalS, boundS } = mine[0].r.ours!;
+  /** A count of ours (the replicas' median or worst) against the baseline client's; a baseline under 1 is flagged. */
+  const count = (metric: string, unit: string, pick: (o: Outcome) => number, of: 'median' | 'worst') =>
+    spreadFigure(`${label}: ${metric}`, unit, mine.map(pick), {
+      of,
+      base: theirs ? pick(theirs) : null,
+      baselineLabel: fault.api === 'v1' ? BASELINE.v1 : 'bare MQTT.js, reconnect 1 s',
+      tiny: 1,
+    });
   const rec = mine.map((o) => o.recoveryS).filter((v): v is number => v !== null);
   const worst = rec.length === mine.length ? Math.max(...rec) : null;
   const baseline = round(theirs?.recoveryS, 2);
   // A baseline that happened to poll right as the panel came back recovers in ~0 s: flagged, still shown.
   const r = shownRatio(worst, baseline, 0.05, 's');
-  const bound = `the documented bound max(P, 1.2·cap) + T_req = ${fmt(boundS, 1)} s`;
-  const v1 = fault.api === 'v1';
+  const bound = `documented bound max(P, 1.2·cap) + T_req = ${fmt(boundS, 1)} s`;
   const figures: Figure[] = [
     {
       metric: `${label}: healthy → first fresh data (worst of ${mine.length})`,
@@ -230,45 +224,33 @@ function rows(
       goal: `≤ ${fmt(goalS, 0)} s (interval + backoff cap)`,
       met: worst !== null && worst <= goalS,
       metRuns: `${rec.filter((v) => v <= goalS).length}/${mine.length}`,
-      note: v1
-        ? `${bound.replace('the d', 'd')}${r.tinyNote ? `; ${r.tinyNote}` : ''}`
-        : (baseline === null ? 'the bare client never recovered (no ratio)' : (r.tinyNote ?? '')) +
-          (worst === null ? '; a connection of ours did not recover' : ''),
+      note:
+        fault.api === 'v1'
+          ? `${bound}${r.tinyNote ? `; ${r.tinyNote}` : ''}`
+          : (baseline === null ? 'the bare client never recovered (no ratio)' : (r.tinyNote ?? '')) +
+            (worst === null ? '; a connection of ours did not recover' : ''),
     },
   ];
-  if (v1) {
-    const requests = countRow(
-      `${label}: ${fault.once ? 'requests from the last good cycle to recovery' : 'requests sent while the panel was down'}`,
-      'req',
-      mine.map((o) => o.sent),
-      'median',
-      theirs?.sent,
-      BASELINE.v1,
-    );
+  if (fault.api === 'v1') {
+    const what = fault.once
+      ? 'requests from the last good cycle to recovery'
+      : 'requests sent while the panel was down';
+    const requests = count(what, 'req', (o) => o.sent, 'median');
     requests.note =
       (requests.note ? `${requests.note}; ` : '') +
       (fault.once
         ? 'the 4 requests of the cycle plus its one in-cycle retry'
         : `${mine.map((o) => o.sentUntilRecovered).join(', ')} until recovered`) +
       `; log lines warn/info ${mine.map((o) => o.logLines).join(', ')}`;
-    const failed = countRow(
-      `${label}: failed cycles (worst of ${mine.length})`,
-      'cycles',
-      mine.map((o) => o.failedCycles),
-      'worst',
-      theirs?.failedCycles,
-      BASELINE.v1,
-    );
+    const failed = count(`failed cycles (worst of ${mine.length})`, 'cycles', (o) => o.failedCycles, 'worst');
     if (fault.once) Object.assign(failed, { goal: '0 (retried within the cycle)', met: failed.value === 0 });
     figures.push(requests, failed);
   } else {
-    const attempts = countRow(
-      `${label}: MQTT connection attempts from the fault to recovery`,
+    const attempts = count(
+      'MQTT connection attempts from the fault to recovery',
       'conn',
-      mine.map((o) => o.sent),
+      (o) => o.sent,
       'worst',
-      theirs?.sent,
-      'bare MQTT.js, reconnect 1 s',
     );
     attempts.note =
       `ours over ${mine.map((o) => fmt(o.observedS, 1)).join(', ')} s; bare over ${fmt(theirs?.observedS, 1)} s` +
@@ -281,8 +263,8 @@ function rows(
     else if (o.recoveryS > goalS)
       notes.push(
         `${label}: recovery took ${fmt(o.recoveryS, 1)} s, over the ${fmt(goalS, 0)} s goal (interval + cap) but ` +
-          `${o.recoveryS <= boundS ? 'within' : 'OVER'} ${bound}: the backoff is jittered ±20 % around the cap, so the ` +
-          'last probe before the panel came back can be up to 1.2 × cap earlier.',
+          `${o.recoveryS <= boundS ? 'within' : 'OVER'} the ${bound}: the backoff is jittered ±20 % around the cap, so ` +
+          'the last probe before the panel came back can be up to 1.2 × cap earlier.',
       );
   }
   return figures;
@@ -292,9 +274,8 @@ const DEFAULTS = { intervals: [1, 5], refusalS: 60, hangS: 20, replicas: 5 };
 
 async function run({ intervals, refusalS, hangS, replicas }: typeof DEFAULTS): Promise<BenchResult> {
   const faults = faultsOf(refusalS, hangS);
-  const apis = ['v1', 'v2'] as const;
   const halves = await Promise.all(
-    apis.map((api) =>
+    (['v1', 'v2'] as const).map((api) =>
       measure(
         api,
         faults.filter((f) => f.api === api),
@@ -305,23 +286,12 @@ async function run({ intervals, refusalS, hangS, replicas }: typeof DEFAULTS): P
   );
   const figures: Figure[] = [];
   const notes: string[] = [];
-  for (const [h, api] of apis.entries()) {
-    for (const intervalS of intervals) {
-      for (const fault of faults.filter((f) => f.api === api)) {
-        const same = halves[h].filter((o) => o.r.fault === fault && o.r.intervalS === intervalS);
-        const mine = same.filter((o) => o.r.ours);
-        figures.push(
-          ...rows(
-            `${fault.label}, interval ${intervalS} s`,
-            fault,
-            mine,
-            same.find((o) => !o.r.ours),
-            notes,
-          ),
-        );
+  for (const outcomes of halves)
+    for (const intervalS of intervals)
+      for (const fault of faults) {
+        const same = outcomes.filter((o) => o.r.fault === fault && o.r.intervalS === intervalS);
+        if (same.length) figures.push(...rows(`${fault.label}, interval ${intervalS} s`, same, notes));
       }
-    }
-  }
   const v2Warn = halves[1].reduce((a, o) => a + (o.r.ours?.logger.count('warn') ?? 0), 0);
   notes.push(
     'The naive poller recovers as fast as possible because it never backs off: it keeps sending a full cycle every ' +

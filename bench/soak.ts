@@ -6,14 +6,7 @@ import { benchMain } from './child';
 import { configFor, supervise } from './ours';
 import { SimHost, startPanels } from './sims';
 import { against, flatHandles, flatMemory, fmt, median, memoryAfterGc, ratio, round, sleep } from './util';
-import {
-  steadyResources,
-  waitUntil,
-  type BenchResult,
-  type Figure,
-  type MemorySample,
-  type Resources,
-} from './util';
+import { steadyResources, waitUntil, type BenchResult, type Figure, type MemorySample } from './util';
 
 /** RSS may not grow by more than this over the second half of the soak (after GC). */
 const RSS_FLAT_MB = 5;
@@ -42,32 +35,21 @@ function slopeMBPerMin(samples: { t: number; mb: number }[]): number | null {
 /** warmupFaults: inject every fault kind once before the start reading. */
 const DEFAULTS = { panels: 4, durationS: 240, faultEveryS: 40, warmupS: 5, warmupFaults: true };
 
-async function run({
-  panels: nPanels,
-  durationS,
-  faultEveryS,
-  warmupS,
-  warmupFaults,
-}: typeof DEFAULTS): Promise<BenchResult> {
+/** The soak itself: supervisors, the fault windows, memory samples and the readings at its edges. */
+async function soak({ panels, durationS, faultEveryS, warmupS, warmupFaults }: typeof DEFAULTS) {
   const host = await SimHost.start();
   const before = await steadyResources(6, 200);
   const sups: (ReturnType<typeof supervise> & { index: number })[] = [];
   const windows: { panel: number; from: number; to: number; label: string }[] = [];
   const samples: { t: number; mb: number; rssMB: number }[] = [];
-  const sample = async () => {
-    const m = await memoryAfterGc();
-    samples.push({ t: Date.now(), mb: m.heapUsedMB, rssMB: m.rssMB });
-    return m;
+  const reading = async () => {
+    const mem = await memoryAfterGc();
+    samples.push({ t: Date.now(), mb: mem.heapUsedMB, rssMB: mem.rssMB });
+    return { mem, res: await steadyResources(6, 200) };
   };
-  let start: { mem: MemorySample; res: Resources };
-  let end: typeof start;
-  let afterStop: Resources;
-  let t0 = 0;
-  let t1 = 0;
   try {
-    for (const panel of await startPanels(host, nPanels)) {
+    for (const panel of await startPanels(host, panels))
       sups.push({ ...supervise(configFor('v1', panel, 1)), index: panel.index });
-    }
     await waitUntil('all online', () => sups.every((s) => s.fresh().length > 0), 20_000, 20);
     // Warm-up: every fault kind once (in parallel on different panels), so code that runs only on a fault path
     // is compiled before the start reading and is not counted as growth.
@@ -77,8 +59,8 @@ async function run({
       await sleep((Math.max(...batch.map((b) => b[2])) + sups[0].boundS + 1) * 1000);
     }
     await sleep(warmupS * 1000);
-    start = { mem: await sample(), res: await steadyResources(6, 200) };
-    t0 = Date.now();
+    const start = await reading();
+    const t0 = Date.now();
     let nextFault = t0 + faultEveryS * 500;
     let nextSample = t0 + 30_000;
     for (let k = 0; Date.now() < t0 + durationS * 1000; await sleep(250)) {
@@ -96,22 +78,26 @@ async function run({
         nextFault += faultEveryS * 1000;
       }
       if (now >= nextSample) {
-        await sample();
+        await memoryAfterGc().then((m) => samples.push({ t: now, mb: m.heapUsedMB, rssMB: m.rssMB }));
         nextSample += 30_000;
       }
     }
-    t1 = Date.now();
-    end = { mem: await sample(), res: await steadyResources(6, 200) };
+    const t1 = Date.now();
+    const end = await reading();
+    await Promise.all(sups.map((s) => s.stop())); // again in `finally`: stop() is idempotent
+    const afterStop = await steadyResources(6, 200);
+    return { sups, windows, samples, start, end, t0, t1, before, afterStop };
   } finally {
     await Promise.all(sups.map((s) => s.stop()));
-    afterStop = await steadyResources(6, 200);
     await host.stop();
   }
+}
 
-  // Lost cycles: gaps between fresh data events longer than 1.5 periods, outside the fault windows.
+/** Gaps between fresh data events longer than 1.5 periods, outside the fault windows, as cycles lost. */
+function lostCycles({ sups, windows, t0, t1 }: Awaited<ReturnType<typeof soak>>) {
   let lost = 0;
   let cycles = 0;
-  const lostDetail: string[] = [];
+  const detail: string[] = [];
   for (const s of sups) {
     const times = s
       .fresh()
@@ -124,16 +110,23 @@ async function run({
       const inFault = windows.some((w) => w.panel === s.index && times[i - 1] < w.to && times[i] > w.from);
       if (gap <= 1.5 * period || inFault) continue;
       lost += Math.round(gap / period) - 1;
-      lostDetail.push(
+      detail.push(
         `panel ${s.index}: ${fmt(gap / 1000, 2)} s gap at +${fmt((times[i - 1] - t0) / 1000, 0)} s`,
       );
     }
   }
+  return { lost, cycles, detail };
+}
+
+async function run(args: typeof DEFAULTS): Promise<BenchResult> {
+  const r = await soak(args);
+  const { sups, windows, samples, start, end, t0, t1 } = r;
+  const { lost, cycles, detail } = lostCycles(r);
   const failedInFaults = sups.reduce(
     (a, s) => a + s.data.filter((d) => d.stale && d.at >= t0 && d.at <= t1).length,
     0,
   );
-  const [m0, m1] = [start!.mem, end!.mem];
+  const [m0, m1] = [start.mem, end.mem];
   const growth = (k: keyof MemorySample) => m1[k] - m0[k];
   // The benchmark's own records (one small object per data event) are part of the heap figure.
   const ownRecordsKB = (sups.reduce((a, s) => a + s.data.length + s.health.length, 0) * 64) / 1024;
@@ -175,11 +168,11 @@ async function run({
       met: rssSecondHalf < RSS_FLAT_MB,
       note: `trend over the second half ${fmt(slopeMBPerMin(secondHalf.map((m) => ({ ...m, mb: m.rssMB }))), 3)} MB/min (${secondHalf.length} samples)`,
     },
-    flatHandles('active handles, end of soak', end!.res, start!.res, 'start of soak'),
+    flatHandles('active handles, end of soak', end.res, start.res, 'start of soak'),
     flatHandles(
       'active handles after stopping every supervisor',
-      afterStop!,
-      before,
+      r.afterStop,
+      r.before,
       'before the first supervisor',
       'back to the baseline',
     ),
@@ -198,10 +191,10 @@ async function run({
     },
   ];
   const notes = [
-    `Soak of ${fmt(durationS / 60, 1)} min with a fault every ${faultEveryS} s (the default run keeps it short; ` +
+    `Soak of ${fmt(args.durationS / 60, 1)} min with a fault every ${args.faultEveryS} s (the default run keeps it short; ` +
       '`npm run bench -- --soak-min 30` runs a 30-minute one).',
   ];
-  if (lost > 0) notes.push(`Lost cycles outside faults: ${lostDetail.join('; ')}.`);
+  if (lost > 0) notes.push(`Lost cycles outside faults: ${detail.join('; ')}.`);
   if (growth('rssMB') >= 5) {
     notes.push(
       `RSS grew by ${fmt(growth('rssMB'), 1)} MB while the heap ${growth('heapUsedMB') < 1 ? 'stayed flat' : 'grew too'}` +
@@ -214,14 +207,14 @@ async function run({
     name: 'soak',
     title: '5a. Soak with faults (1 s interval)',
     setup:
-      `${nPanels} supervised v1 connections (real default timing at 1 s) for ${durationS} s after a warm-up in which ` +
-      `every fault kind was injected once${warmupFaults ? '' : ' (skipped in this run)'}; ` +
-      `every ${faultEveryS} s one panel gets the next fault of: ${FAULTS.map((f) => f[0]).join(', ')}. Memory after ` +
+      `${args.panels} supervised v1 connections (real default timing at 1 s) for ${args.durationS} s after a warm-up ` +
+      `in which every fault kind was injected once${args.warmupFaults ? '' : ' (skipped in this run)'}; ` +
+      `every ${args.faultEveryS} s one panel gets the next fault of: ${FAULTS.map((f) => f[0]).join(', ')}. Memory after ` +
       'two forced GCs; handles from process.getActiveResourcesInfo() (smallest of 5 samples over 1 s). A fault window ' +
       'lasts from injection to fault end + the documented recovery bound + 1 s.',
     figures,
     notes,
-    raw: { windows, samples, lostDetail, cycles },
+    raw: { windows, samples, lostDetail: detail, cycles },
   };
 }
 
