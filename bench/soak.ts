@@ -3,7 +3,7 @@
  * flat, no cycle is lost outside the fault windows. How: `setup` below.
  */
 import { benchMain } from './child';
-import { configFor, supervise } from './ours';
+import { configFor, supervise, type Supervised } from './ours';
 import { SimHost, startPanels } from './sims';
 import { against, flatHandles, flatMemory, fmt, median, memoryAfterGc, ratio, round, sleep } from './util';
 import { steadyResources, waitUntil, type BenchResult, type Figure, type MemorySample } from './util';
@@ -35,11 +35,26 @@ function slopeMBPerMin(samples: { t: number; mb: number }[]): number | null {
 /** warmupFaults: inject every fault kind once before the start reading. */
 const DEFAULTS = { panels: 4, durationS: 240, faultEveryS: 40, warmupS: 5, warmupFaults: true };
 
+/** What the soak keeps of one supervisor's records once they are released: fresh-data times off the heap. */
+type Kept = { index: number; fresh: Float64Array; stale: number; warn: number; events: number };
+
+/** Drops what the benchmark recorded for each supervisor (data, health events, log lines) so the heap shows the product. */
+function release(sups: Supervised[]) {
+  for (const s of sups) [s.data, s.health, s.logger.lines].forEach((a) => (a.length = 0));
+}
+
+/** "single 502 ×7, hang 5 s ×6, …": how often each fault kind ran. */
+function faultCounts(windows: { label: string }[]): string {
+  const n = new Map<string, number>();
+  for (const w of windows) n.set(w.label, (n.get(w.label) ?? 0) + 1);
+  return [...n].map(([label, k]) => `${label} ×${k}`).join(', ');
+}
+
 /** The soak itself: supervisors, the fault windows, memory samples and the readings at its edges. */
 async function soak({ panels, durationS, faultEveryS, warmupS, warmupFaults }: typeof DEFAULTS) {
   const host = await SimHost.start();
   const before = await steadyResources(6, 200);
-  const sups: (ReturnType<typeof supervise> & { index: number })[] = [];
+  const sups: (Supervised & { index: number })[] = [];
   const windows: { panel: number; from: number; to: number; label: string }[] = [];
   const samples: { t: number; mb: number; rssMB: number }[] = [];
   const reading = async () => {
@@ -59,6 +74,7 @@ async function soak({ panels, durationS, faultEveryS, warmupS, warmupFaults }: t
       await sleep((Math.max(...batch.map((b) => b[2])) + sups[0].boundS + 1) * 1000);
     }
     await sleep(warmupS * 1000);
+    release(sups);
     const start = await reading();
     const t0 = Date.now();
     let nextFault = t0 + faultEveryS * 500;
@@ -84,9 +100,19 @@ async function soak({ panels, durationS, faultEveryS, warmupS, warmupFaults }: t
     }
     const t1 = Date.now();
     const end = await reading();
+    // The records grow with every cycle and are in `end`: keep what the figures need, release them, read again.
+    const kept: Kept[] = sups.map((s) => ({
+      index: s.index,
+      fresh: Float64Array.from(s.fresh().map((d) => d.at)),
+      stale: s.data.filter((d) => d.stale && d.at <= t1).length,
+      warn: s.logger.count('warn'),
+      events: s.data.length + s.health.length + s.logger.lines.length,
+    }));
+    release(sups);
+    const released = await memoryAfterGc();
     await Promise.all(sups.map((s) => s.stop())); // again in `finally`: stop() is idempotent
     const afterStop = await steadyResources(6, 200);
-    return { sups, windows, samples, start, end, t0, t1, before, afterStop };
+    return { kept, windows, samples, start, end, released, t0, t1, before, afterStop };
   } finally {
     await Promise.all(sups.map((s) => s.stop()));
     await host.stop();
@@ -94,15 +120,12 @@ async function soak({ panels, durationS, faultEveryS, warmupS, warmupFaults }: t
 }
 
 /** Gaps between fresh data events longer than 1.5 periods, outside the fault windows, as cycles lost. */
-function lostCycles({ sups, windows, t0, t1 }: Awaited<ReturnType<typeof soak>>) {
+function lostCycles({ kept, windows, t0, t1 }: Awaited<ReturnType<typeof soak>>) {
   let lost = 0;
   let cycles = 0;
   const detail: string[] = [];
-  for (const s of sups) {
-    const times = s
-      .fresh()
-      .map((d) => d.at)
-      .filter((t) => t >= t0 && t <= t1);
+  for (const s of kept) {
+    const times = Array.from(s.fresh).filter((t) => t >= t0 && t <= t1);
     cycles += times.length;
     const period = median(times.slice(1).map((t, i) => t - times[i])) ?? 1000;
     for (let i = 1; i < times.length; i++) {
@@ -120,29 +143,29 @@ function lostCycles({ sups, windows, t0, t1 }: Awaited<ReturnType<typeof soak>>)
 
 async function run(args: typeof DEFAULTS): Promise<BenchResult> {
   const r = await soak(args);
-  const { sups, windows, samples, start, end, t0, t1 } = r;
+  const { kept, windows, samples, start, end, released } = r;
   const { lost, cycles, detail } = lostCycles(r);
-  const failedInFaults = sups.reduce(
-    (a, s) => a + s.data.filter((d) => d.stale && d.at >= t0 && d.at <= t1).length,
-    0,
-  );
+  const failedInFaults = kept.reduce((a, s) => a + s.stale, 0);
   const [m0, m1] = [start.mem, end.mem];
   const growth = (k: keyof MemorySample) => m1[k] - m0[k];
-  // The benchmark's own records (one small object per data event) are part of the heap figure.
-  const ownRecordsKB = (sups.reduce((a, s) => a + s.data.length + s.health.length, 0) * 64) / 1024;
+  // The benchmark's own records were released before the start reading and again after the end one.
+  const recordsMB = m1.heapUsedMB - released.heapUsedMB;
+  const events = kept.reduce((a, s) => a + s.events, 0);
+  const heapGrowth = released.heapUsedMB - m0.heapUsedMB;
   // RSS over the second half only: does it level off once every path has run a few times?
   const mid = samples[Math.floor(samples.length / 2)];
   const secondHalf = samples.slice(Math.floor(samples.length / 2));
   const rssSecondHalf = m1.rssMB - mid.rssMB;
-  const warnLines = sups.reduce((a, s) => a + s.logger.count('warn'), 0);
+  const warnLines = kept.reduce((a, s) => a + s.warn, 0);
   const figures: Figure[] = [
     flatMemory(
       'heap used after GC, end of soak',
-      m1.heapUsedMB,
+      released.heapUsedMB,
       m0.heapUsedMB,
       'start of soak',
-      `growth ${fmt(growth('heapUsedMB'), 2)} MB, including ~${fmt(ownRecordsKB, 0)} KB of the benchmark's own ` +
-        `event records; trend ${fmt(slopeMBPerMin(samples), 3)} MB/min over ${samples.length} samples`,
+      `growth ${fmt(heapGrowth, 2)} MB; the benchmark's own records of ${events} events ` +
+        `held ${fmt(recordsMB, 2)} MB more (released before this reading); trend with them ` +
+        `${fmt(slopeMBPerMin(samples), 3)} MB/min over ${samples.length} samples`,
     ),
     flatMemory(
       'external + array buffers after GC, end of soak',
@@ -186,7 +209,7 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
       goal: '0',
       met: lost === 0,
       note:
-        `${windows.length} faults (${windows.map((w) => w.label).join('; ')}); ${failedInFaults} failed cycles ` +
+        `${windows.length} faults (${faultCounts(windows)}); ${failedInFaults} failed cycles ` +
         `inside fault windows; ${warnLines} warn log lines in total`,
     },
   ];
@@ -197,7 +220,7 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
   if (lost > 0) notes.push(`Lost cycles outside faults: ${detail.join('; ')}.`);
   if (growth('rssMB') >= 5) {
     notes.push(
-      `RSS grew by ${fmt(growth('rssMB'), 1)} MB while the heap ${growth('heapUsedMB') < 1 ? 'stayed flat' : 'grew too'}` +
+      `RSS grew by ${fmt(growth('rssMB'), 1)} MB while the heap ${heapGrowth < 1 ? 'stayed flat' : 'grew too'}` +
         `${growth('externalMB') < 1 ? ' and native buffers stayed flat' : ''} (${fmt(rssSecondHalf, 1)} MB of it in ` +
         'the second half): memory the allocator and V8 keep once reached (code, parser and socket buffers) rather ' +
         'than live objects; only a longer soak can show the plateau for certain.',
@@ -210,8 +233,9 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
       `${args.panels} supervised v1 connections (real default timing at 1 s) for ${args.durationS} s after a warm-up ` +
       `in which every fault kind was injected once${args.warmupFaults ? '' : ' (skipped in this run)'}; ` +
       `every ${args.faultEveryS} s one panel gets the next fault of: ${FAULTS.map((f) => f[0]).join(', ')}. Memory after ` +
-      'two forced GCs; handles from process.getActiveResourcesInfo() (smallest of 5 samples over 1 s). A fault window ' +
-      'lasts from injection to fault end + the documented recovery bound + 1 s.',
+      "two forced GCs, with the benchmark's own records released first; handles from " +
+      'process.getActiveResourcesInfo() (smallest of 5 samples over 1 s). A fault window lasts from injection to ' +
+      'fault end + the documented recovery bound + 1 s.',
     figures,
     notes,
     raw: { windows, samples, lostDetail: detail, cycles },
