@@ -163,7 +163,8 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
       released.heapUsedMB,
       m0.heapUsedMB,
       'start of soak',
-      `growth ${fmt(heapGrowth, 2)} MB; the benchmark's own records of ${events} events ` +
+      `growth ${fmt(heapGrowth, 2)} MB, of it ${fmt(released.codeMB - m0.codeMB, 2)} MB V8 compiled code and ` +
+        `bytecode (it levels off once the hot paths are optimised); the benchmark's own records of ${events} events ` +
         `held ${fmt(recordsMB, 2)} MB more (released before this reading); trend with them ` +
         `${fmt(slopeMBPerMin(samples), 3)} MB/min over ${samples.length} samples`,
     ),

@@ -3,6 +3,7 @@
  * against a same-run baseline, statistics, and CPU, memory, handle and event-loop probes.
  */
 import fs from 'node:fs';
+import v8 from 'node:v8';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { sleep, waitFor } from '../test/helpers/wait';
 
@@ -149,7 +150,8 @@ export function procCpuMs(pid: number | undefined): number | null {
   }
 }
 
-export type MemorySample = { rssMB: number; heapUsedMB: number; externalMB: number };
+/** codeMB: V8's compiled code and bytecode with their metadata, part of heapUsedMB; it grows while V8 optimises. */
+export type MemorySample = { rssMB: number; heapUsedMB: number; externalMB: number; codeMB: number };
 
 /** Memory after two full collections (the benchmarks run with --expose-gc). */
 export async function memoryAfterGc(): Promise<MemorySample> {
@@ -161,10 +163,12 @@ export async function memoryAfterGc(): Promise<MemorySample> {
     gc?.();
   }
   const m = process.memoryUsage();
+  const code = v8.getHeapCodeStatistics();
   return {
     rssMB: m.rss / 2 ** 20,
     heapUsedMB: m.heapUsed / 2 ** 20,
     externalMB: (m.external + m.arrayBuffers) / 2 ** 20,
+    codeMB: (code.code_and_metadata_size + code.bytecode_and_metadata_size) / 2 ** 20,
   };
 }
 
