@@ -104,7 +104,7 @@ async function soak({ panels, durationS, faultEveryS, warmupS, warmupFaults }: t
     const kept: Kept[] = sups.map((s) => ({
       index: s.index,
       fresh: Float64Array.from(s.fresh().map((d) => d.at)),
-      stale: s.data.filter((d) => d.stale && d.at <= t1).length,
+      stale: s.data.filter((d) => d.stale && d.at >= t0 && d.at <= t1).length,
       warn: s.logger.count('warn'),
       events: s.data.length + s.health.length + s.logger.lines.length,
     }));
@@ -164,7 +164,7 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
       m0.heapUsedMB,
       'start of soak',
       `growth ${fmt(heapGrowth, 2)} MB, of it ${fmt(released.codeMB - m0.codeMB, 2)} MB V8 compiled code and ` +
-        `bytecode (it levels off once the hot paths are optimised); the benchmark's own records of ${events} events ` +
+        `bytecode; the benchmark's own records of ${events} events ` +
         `held ${fmt(recordsMB, 2)} MB more (released before this reading); trend with them ` +
         `${fmt(slopeMBPerMin(samples), 3)} MB/min over ${samples.length} samples`,
     ),
