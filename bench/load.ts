@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import { attempt, procStat } from './util';
 
 export interface LoadSample {
   load1: number;
@@ -26,14 +27,7 @@ function cpuTimes() {
 }
 
 /** Process group of a pid (field 5 of /proc/<pid>/stat), or null. */
-function groupOf(pid: number | string): string | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2];
-  } catch {
-    return null;
-  }
-}
+const groupOf = (pid: number | string): string | null => attempt(() => procStat(pid)[2], null);
 
 /**
  * Node.js processes outside this run's process group (-1: unknown). `npm run bench`, this process, the
@@ -41,19 +35,10 @@ function groupOf(pid: number | string): string | null {
  */
 function otherNodeProcesses(): number {
   const mine = groupOf(process.pid);
-  const isNode = (pid: string) => {
-    try {
-      return /(^|\/)node$/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]);
-    } catch {
-      return false;
-    }
-  };
-  try {
-    const pids = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e));
-    return pids.filter((pid) => isNode(pid) && groupOf(pid) !== mine).length;
-  } catch {
-    return -1;
-  }
+  const isNode = (pid: string) =>
+    attempt(() => /(^|\/)node$/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]), false);
+  const pids = attempt(() => fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)), null);
+  return pids ? pids.filter((pid) => isNode(pid) && groupOf(pid) !== mine).length : -1;
 }
 
 /** Takes the "before" reading over `settleMs` (the busy share needs two readings), then samples. */

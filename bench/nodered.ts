@@ -21,14 +21,8 @@ export function clearSpyHistory(): void {
 }
 
 /** A flow node (Node-RED treats a node without x/y as a config node) wired to `to`. */
-const node = (id: string, type: string, to: string[], extra: Record<string, unknown> = {}) => ({
-  id,
-  type,
-  x: 100,
-  y: 100,
-  wires: [to],
-  ...extra,
-});
+const node = (id: string, type: string, to: string[], extra: Record<string, unknown> = {}) =>
+  Object.assign({ id, type, x: 100, y: 100, wires: [to] }, extra);
 
 /** The credentials of the span-panel config nodes `ids`. */
 export const tokens = (ids: string[]) => Object.fromEntries(ids.map((id) => [id, { token: TOKEN }]));
@@ -47,26 +41,15 @@ export function theirFlow(prefix: string, port: number, intervalS: number) {
     }),
   );
   const headers = { p: 'headers', v: JSON.stringify({ Authorization: `Bearer ${TOKEN}` }), vt: 'json' };
+  const props = [{ p: 'tick', v: '', vt: 'date' }, headers];
+  const func =
+    'const ok = msg.statusCode === 200 && msg.payload !== null && typeof msg.payload === "object";\n' +
+    'return { payload: { ok, code: msg.statusCode }, tick: msg.tick };';
+  const ids = requests.map((r) => r.id);
   return [
-    node(
-      `${prefix}-inject`,
-      'inject',
-      requests.map((r) => r.id),
-      {
-        props: [{ p: 'tick', v: '', vt: 'date' }, headers],
-        repeat: String(intervalS),
-        once: true,
-        onceDelay: 0.1,
-      },
-    ),
+    node(`${prefix}-inject`, 'inject', ids, { props, repeat: String(intervalS), once: true, onceDelay: 0.1 }),
     ...requests,
-    node(fn, 'function', [`${prefix}-sink`], {
-      func:
-        'const ok = msg.statusCode === 200 && msg.payload !== null && typeof msg.payload === "object";\n' +
-        'return { payload: { ok, code: msg.statusCode }, tick: msg.tick };',
-      outputs: 1,
-      timeout: 0,
-    }),
+    node(fn, 'function', [`${prefix}-sink`], { func, outputs: 1, timeout: 0 }),
     node(`${prefix}-sink`, 'helper', []),
   ];
 }

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ChildOutcome } from './child';
 import type { LoadSummary } from './load';
-import { fmt, type BenchResult, type Figure } from './util';
+import { attempt, fmt, type BenchResult, type Figure } from './util';
 
 export type MachineInfo = ReturnType<typeof machineInfo>;
 export interface RunSummary {
@@ -25,20 +25,16 @@ export interface RunSummary {
 
 /** The machine, the package, its library versions and the commit (with whether the tree was dirty). */
 export function machineInfo(root: string) {
-  const git = (...args: string[]) => {
-    try {
-      return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    } catch {
-      return null;
-    }
-  };
-  const pkg = (dir: string): { name: string; version: string } => {
-    try {
-      return JSON.parse(fs.readFileSync(path.join(root, dir, 'package.json'), 'utf8'));
-    } catch {
-      return { name: dir, version: '?' };
-    }
-  };
+  const git = (...args: string[]) =>
+    attempt(
+      () => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+      null,
+    );
+  const pkg = (dir: string): { name: string; version: string } =>
+    attempt(() => JSON.parse(fs.readFileSync(path.join(root, dir, 'package.json'), 'utf8')), {
+      name: dir,
+      version: '?',
+    });
   const libs = ['node-red', 'axios', 'mqtt', 'aedes', 'node-red-node-test-helper'];
   return {
     cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
@@ -86,36 +82,29 @@ function figureRow(f: Figure): string {
 
 function machineSection({ machine: m, load: l, repeats }: RunSummary): string[] {
   const busy = l.otherNode.max > 0 || l.before.busyPct > 25;
-  const rows = [
-    ['CPU', `${cell(m.cpuModel)}, ${m.cores} logical cores`],
-    ['Memory', `${fmt(m.memoryGB, 1)} GB`],
-    ['Load average at start (1/5/15 min)', m.loadAverage.map((x) => fmt(x, 2)).join(' / ')],
-    [
-      'Load before the run',
-      `CPU busy ${fmt(l.before.busyPct, 0)} % of ${m.cores} cores; ${l.before.otherNode} other Node.js processes`,
-    ],
-    [
-      `Load during the run (${l.samples} samples)`,
+  const dirty = m.dirty ? ' **+ uncommitted changes (dirty tree)**' : ' (clean tree)';
+  const rows = {
+    CPU: `${cell(m.cpuModel)}, ${m.cores} logical cores`,
+    Memory: `${fmt(m.memoryGB, 1)} GB`,
+    'Load average at start (1/5/15 min)': m.loadAverage.map((x) => fmt(x, 2)).join(' / '),
+    'Load before the run': `CPU busy ${fmt(l.before.busyPct, 0)} % of ${m.cores} cores; ${l.before.otherNode} other Node.js processes`,
+    [`Load during the run (${l.samples} samples)`]:
       `load average (1 min) mean ${fmt(l.load1.mean, 2)}, max ${fmt(l.load1.max, 2)}; CPU busy mean ` +
-        `${fmt(l.busyPct.mean, 0)} %, max ${fmt(l.busyPct.max, 0)} % (this run included); other Node.js processes ` +
-        `mean ${fmt(l.otherNode.mean, 1)}, max ${l.otherNode.max}`,
-    ],
-    ['OS', cell(m.os)],
-    ['Node.js', m.node],
-    [
-      'Package',
-      `${m.package.name} ${m.package.version}, commit ${m.commit ?? 'unknown'}` +
-        (m.dirty ? ' **+ uncommitted changes (dirty tree)**' : ' (clean tree)'),
-    ],
-    ['Libraries', m.libraries],
-    ['v2 (MQTT)', 'measured'],
-  ];
+      `${fmt(l.busyPct.mean, 0)} %, max ${fmt(l.busyPct.max, 0)} % (this run included); other Node.js processes ` +
+      `mean ${fmt(l.otherNode.mean, 1)}, max ${l.otherNode.max}`,
+    OS: cell(m.os),
+    'Node.js': m.node,
+    Package: `${m.package.name} ${m.package.version}, commit ${m.commit ?? 'unknown'}${dirty}`,
+    Libraries: m.libraries,
+    'v2 (MQTT)': 'measured',
+  };
+  const runs = Object.entries(repeats).map(([k, v]) => `${k} ×${v}`);
   return [
     '## Machine and versions',
     '',
     '| | |',
     '|---|---|',
-    ...rows.map(([k, v]) => `| ${k} | ${v} |`),
+    ...Object.entries(rows).map(([k, v]) => `| ${k} | ${v} |`),
     '',
     `> The simulated panels run on the same ${m.cores} cores as the client. ` +
       (busy
@@ -123,13 +112,9 @@ function machineSection({ machine: m, load: l, repeats }: RunSummary): string[] 
           `${fmt(l.before.busyPct, 0)} % before the run): absolute figures are indicative, compare the ratios within one run.`
         : 'No other Node.js process was seen and the machine was idle before the run.'),
     '',
-    `Runs per benchmark: ${Object.entries(repeats)
-      .map(([k, v]) => `${k} ×${v}`)
-      .join(
-        ', ',
-      )}. A benchmark run several times reports the median of its runs with the spread (min–max); ` +
-      'recovery and peer run their replicas in parallel inside one run and say which (median or worst) they report; ' +
-      'the soak is one long run whose figures are trends over time.',
+    `Runs per benchmark: ${runs.join(', ')}. A benchmark run several times reports the median of its runs with ` +
+      'the spread (min–max); recovery and peer run their replicas in parallel inside one run and say which (median ' +
+      'or worst) they report; the soak is one long run whose figures are trends over time.',
     '',
   ];
 }

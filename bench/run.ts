@@ -1,16 +1,7 @@
 #!/usr/bin/env node
 /**
- * Runs the benchmarks and writes bench/RESULTS.md (npm run bench → node dist/bench/run.js).
- *
- *   node dist/bench/run.js                        everything (< 20 min); rewrites bench/RESULTS.md
- *   node dist/bench/run.js --soak-min 30          the same with a 30-minute soak (the run takes that much longer)
- *   node dist/bench/run.js --only scale,peer      some of them; prints figures, writes bench/out/ only
- *   node dist/bench/run.js --quick                shortened durations, one run each (smoke test); bench/out/ only
- *   node dist/bench/run.js --write                also write RESULTS.md for --only / --quick runs
- *   --allow-dirty                                 write bench/RESULTS.md even with uncommitted changes
- *
- * Run from the repository root, from a clean tree at the commit the results describe. The CPU-sensitive
- * benchmarks (overhead, fan-out, scale, push) run one after the other; then the soak runs alongside
+ * Runs the benchmarks and writes bench/RESULTS.md (npm run bench; options in bench/README.md). The
+ * CPU-sensitive benchmarks (overhead, fan-out, scale, push) run one after the other; then the soak runs alongside
  * recovery → peer → redeploy, which measure seconds, not CPU. Every benchmark is its own child process.
  */
 import fs from 'node:fs';
@@ -74,7 +65,7 @@ function options() {
 async function main(): Promise<void> {
   const opts = options();
   const root = process.cwd();
-  if (!fs.existsSync(path.join(root, 'package.json')) || !fs.existsSync(path.join(root, 'bench')))
+  if (!['package.json', 'bench'].every((f) => fs.existsSync(path.join(root, f))))
     throw new Error(
       'run from the repository root (bench/ and package.json must be in the current directory)',
     );
@@ -82,17 +73,14 @@ async function main(): Promise<void> {
   fs.mkdirSync(outDir, { recursive: true });
   const startedAt = new Date();
   const info = machineInfo(root);
-  if (opts.write && info.dirty && !opts.allowDirty) {
+  if (opts.write && info.dirty && !opts.allowDirty)
     throw new Error(
       'the working tree has uncommitted changes: bench/RESULTS.md must describe a commit. Commit (or stash) ' +
         'first, or pass --allow-dirty (the header then says "dirty").',
     );
-  }
   const stopLoad = await startLoadMonitor();
-  const gb = info.memoryGB.toFixed(1);
-  process.stdout.write(
-    `SPAN panel benchmarks: ${info.cpuModel}, ${info.cores} cores, ${gb} GB, Node ${info.node}\n`,
-  );
+  const machine = `${info.cpuModel}, ${info.cores} cores, ${info.memoryGB.toFixed(1)} GB, Node ${info.node}`;
+  process.stdout.write(`SPAN panel benchmarks: ${machine}\n`);
 
   const outcomes = new Map<Name, ChildOutcome>();
   const repeats: Record<string, number> = {};

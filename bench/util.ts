@@ -16,8 +16,7 @@ export interface Figure {
   value: number | null;
   unit: string;
   goal?: string;
-  /** null: not measurable. */
-  met?: boolean | null;
+  met?: boolean | null; // null: not measurable
   baseline?: number | null;
   baselineLabel?: string;
   ratio?: number | null;
@@ -26,34 +25,31 @@ export interface Figure {
   runs?: number[];
   of?: 'median' | 'worst';
   baselineRuns?: number[];
-  /** "k/n": how many of the runs met the goal. */
-  metRuns?: string;
+  metRuns?: string; // "k/n": how many of the runs met the goal
 }
 
 export interface BenchResult {
   name: string;
   title: string;
-  /** What was measured and how (shown above the table). */
-  setup: string;
+  setup: string; // what was measured and how (shown above the table)
   figures: Figure[];
   notes: string[];
   seconds?: number;
-  /** Raw data, written to bench/out/<name>.json. */
-  raw?: unknown;
+  raw?: unknown; // written to bench/out/<name>.json
 }
 
 type Num = number | null | undefined;
+const finite = (v: Num): v is number => v !== null && v !== undefined && Number.isFinite(v);
 
 export function ratio(value: Num, baseline: Num): number | null {
-  if (value === null || value === undefined || baseline === null || baseline === undefined) return null;
+  if (!finite(value) || !finite(baseline)) return null;
   if (baseline === 0) return value === 0 ? 1 : null;
   return value / baseline;
 }
 
 /** A ratio that is always shown; against a baseline below `tiny` the note says it does not mean much. */
 export function shownRatio(value: Num, baseline: Num, tiny: number, unit: string) {
-  if (value === null || value === undefined || baseline === null || baseline === undefined)
-    return { ratio: null, tinyNote: null };
+  if (!finite(value) || !finite(baseline)) return { ratio: null, tinyNote: null };
   const r = ratio(value, baseline);
   const why = r === null ? ': division by zero, no ratio' : '';
   const tinyNote =
@@ -86,19 +82,14 @@ export function spreadFigure(
   const runs = values.filter(Number.isFinite);
   const value = of === 'worst' ? (runs.length ? Math.max(...runs) : null) : median(runs);
   const b = Array.isArray(base) ? median(base.filter(Number.isFinite)) : base;
-  const r =
-    tiny === undefined
-      ? { ratio: round(ratio(value, b), 2), tinyNote: null }
-      : shownRatio(value, b, tiny, unit);
-  const compared = b === undefined ? {} : { baseline: round(b, digits), ratio: r.ratio };
-  const rounded = runs.map((v) => round(v, digits) ?? v);
+  const r = shownRatio(value, b, tiny ?? 0, unit);
   return {
     metric,
     value: round(value, digits),
     unit,
-    runs: rounded,
+    runs: runs.map((v) => round(v, digits) ?? v),
     of,
-    ...compared,
+    ...(b === undefined ? {} : { baseline: round(b, digits), ratio: r.ratio }),
     note: r.tinyNote ?? undefined,
     ...extra,
   };
@@ -114,13 +105,11 @@ export const median = (values: number[]): number | null => percentile(values, 50
 export const mean = (values: number[]): number | null =>
   values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
 
-export function round(v: Num, digits = 2): number | null {
-  if (v === null || v === undefined || !Number.isFinite(v)) return null;
-  return Math.round(v * 10 ** digits) / 10 ** digits;
-}
+export const round = (v: Num, digits = 2): number | null =>
+  finite(v) ? Math.round(v * 10 ** digits) / 10 ** digits : null;
 
 export function fmt(v: Num, digits = 2): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '–';
+  if (!finite(v)) return '–';
   return v.toFixed(Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? Math.min(1, digits) : digits);
 }
 
@@ -139,16 +128,27 @@ export const cpuMs = (): number => {
 };
 export const hrMs = (): number => performance.now();
 
-/** CPU time of another process in ms from /proc/<pid>/stat (utime + stime in 10 ms ticks); null off Linux. */
-export function procCpuMs(pid: number | undefined): number | null {
+/** `f()`, or `fallback` when it throws (a /proc file gone, git missing). */
+export function attempt<T>(f: () => T, fallback: T): T {
   try {
-    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return f();
   } catch {
-    return null;
+    return fallback;
   }
 }
+
+/** Fields after the command name in /proc/<pid>/stat (Linux only: throws elsewhere). */
+export const procStat = (pid: number | string | undefined): string[] => {
+  const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+};
+
+/** CPU time of another process in ms (utime + stime in 10 ms ticks); null off Linux. */
+export const procCpuMs = (pid: number | undefined): number | null =>
+  attempt(() => {
+    const f = procStat(pid);
+    return (Number(f[11]) + Number(f[12])) * 10;
+  }, null);
 
 /** codeMB: V8's compiled code and bytecode with their metadata, part of heapUsedMB; it grows while V8 optimises. */
 export type MemorySample = { rssMB: number; heapUsedMB: number; externalMB: number; codeMB: number };
@@ -164,11 +164,12 @@ export async function memoryAfterGc(): Promise<MemorySample> {
   }
   const m = process.memoryUsage();
   const code = v8.getHeapCodeStatistics();
+  const mb = (bytes: number) => bytes / 2 ** 20;
   return {
-    rssMB: m.rss / 2 ** 20,
-    heapUsedMB: m.heapUsed / 2 ** 20,
-    externalMB: (m.external + m.arrayBuffers) / 2 ** 20,
-    codeMB: (code.code_and_metadata_size + code.bytecode_and_metadata_size) / 2 ** 20,
+    rssMB: mb(m.rss),
+    heapUsedMB: mb(m.heapUsed),
+    externalMB: mb(m.external + m.arrayBuffers),
+    codeMB: mb(code.code_and_metadata_size + code.bytecode_and_metadata_size),
   };
 }
 
@@ -180,16 +181,16 @@ export type Resources = { total: number; text: string };
  * reading is taken after one step, so pending closes have settled.
  */
 export async function steadyResources(samples: number, stepMs: number): Promise<Resources> {
-  let best: string[] | null = null;
+  let best: string[] = [];
   for (let i = 0; i < samples; i++) {
     if (i > 0 || samples === 1) await sleep(stepMs);
     const list = process.getActiveResourcesInfo();
-    if (!best || list.length < best.length) best = list;
+    if (i === 0 || list.length < best.length) best = list;
   }
   const byType = new Map<string, number>();
-  for (const t of best!) byType.set(t, (byType.get(t) ?? 0) + 1);
+  for (const t of best) byType.set(t, (byType.get(t) ?? 0) + 1);
   const parts = [...byType].sort().map(([k, v]) => `${k} ${v}`);
-  return { total: best!.length, text: `${best!.length} (${parts.join(', ') || 'none'})` };
+  return { total: best.length, text: `${best.length} (${parts.join(', ') || 'none'})` };
 }
 
 /** A memory figure from a start to an end reading, whose goal is growth < 1 MB. */
@@ -215,7 +216,7 @@ export const flatHandles = (
   start: Resources,
   label: string,
   goal = 'flat',
-): Figure => ({
+) => ({
   metric,
   ...against(end.total, start.total, label, 0),
   unit: 'handles',
