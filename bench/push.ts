@@ -3,7 +3,7 @@
  * subscribers; on the scale benchmark's worker and panel hosts. How: `setup` below.
  */
 import { benchMain } from './child';
-import { levelsOf, medianOf, panels, runApi, windowFigures } from './scale';
+import { levelsOf, medianOf, panelsText, runApi, windowFigures } from './scale';
 import type { LevelResult } from './scale-worker';
 import { fmt, type BenchResult } from './util';
 
@@ -20,7 +20,7 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
   const r = await runApi('v2', { ...args, floorLevels: args.levels, intervalS: 0, countMqtt: true }, notes);
   if (!r.ours) throw new Error(`the measured worker failed: ${notes.join(' ')}`);
   const figures = levelsOf(r).flatMap(({ n, list, floor }) => {
-    const name = `v2 interval 0, ${panels(n)}`;
+    const name = `v2 interval 0, ${panelsText(n)}`;
     const fig = windowFigures(name, list, floor, BARE);
     const msgs = messages(list);
     const snaps = medianOf(list, (l) => l.dataEvents);

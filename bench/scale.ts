@@ -30,10 +30,10 @@ export const medianOf = (list: LevelResult[], pick: Pick) => median(valuesOf(lis
 /** Our windows by number of panels, each with the floor's windows at that level ([] if not measured). */
 export function levelsOf(r: ApiResult) {
   const at = (w: WorkerResult | null, n: number) => w?.levels.filter((l) => l.panels === n) ?? [];
-  const counts = [...new Set(r.ours?.levels.map((l) => l.panels))];
-  return counts.map((n) => ({ n, list: at(r.ours, n), floor: at(r.floor, n) }));
+  const panelCounts = [...new Set(r.ours?.levels.map((l) => l.panels))];
+  return panelCounts.map((n) => ({ n, list: at(r.ours, n), floor: at(r.floor, n) }));
 }
-export const panels = (n: number) => `${n} panel${n > 1 ? 's' : ''}`;
+export const panelsText = (n: number) => `${n} panel${n > 1 ? 's' : ''}`;
 
 /**
  * Figures of one level named "<name>: <metric>": the median of ours over the windows with the spread, against
@@ -89,7 +89,7 @@ function levelFigures(api: Api, ours: WorkerResult, floorRun: WorkerResult | nul
   const { baseline } = ours;
   const bare = api === 'v1' ? 'bare node:http pollers' : 'bare MQTT.js subscribers';
   return levelsOf({ ours, floor: floorRun }).flatMap(({ n, list, floor }) => {
-    const fig = windowFigures(`${api}, ${panels(n)}`, list, floor, floor.length ? bare : undefined);
+    const fig = windowFigures(`${api}, ${panelsText(n)}`, list, floor, floor.length ? bare : undefined);
     const at = (pick: Pick) => fmt(medianOf(list, pick), 1);
     const below = (limit: number, unit: string, pick: Pick) =>
       n === maxLevel ? { goal: `< ${limit} ${unit}`, met: (medianOf(list, pick) ?? Infinity) < limit } : {};
