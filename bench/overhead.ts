@@ -72,41 +72,30 @@ async function run({ rounds, cycles, warmup, spacingMs }: typeof DEFAULTS): Prom
   const sim = await onePanel();
   const port = sim.panel.http;
   const n = cycles + warmup;
-  const variants = {
-    floor: () => pulled(new BareV1Poller(port), n, spacingMs),
-    axios: () => pulled(new AxiosPlainPoller(port), n, spacingMs),
-    transport: async () => pulled(await transportPoller(port, spacingMs), n, spacingMs),
-    ours: () => supervised(port, n, spacingMs),
-  };
-  const blocks = {
-    floor: [] as Block[],
-    axios: [] as Block[],
-    transport: [] as Block[],
-    ours: [] as Block[],
-  };
+  // Each round runs every variant once, in this order (destructured below).
+  const variants = [
+    () => pulled(new BareV1Poller(port), n, spacingMs),
+    () => pulled(new AxiosPlainPoller(port), n, spacingMs),
+    async () => pulled(await transportPoller(port, spacingMs), n, spacingMs),
+    () => supervised(port, n, spacingMs),
+  ];
+  const blocks = variants.map((): Block[] => []);
   try {
-    for (let r = 0; r < rounds; r++)
-      for (const [k, v] of Object.entries(variants)) blocks[k as 'floor'].push(await v());
+    for (let r = 0; r < rounds; r++) for (const [i, v] of variants.entries()) blocks[i].push(await v());
   } finally {
     await sim.stop();
   }
-  const stats = (list: Block[]) => {
+  const [floor, axios, transport, ours] = blocks.map((list) => {
     const samples = list.flatMap((b) => b.samples.slice(warmup));
     const [cpu, wall] = [samples.map((x) => x.cpu), samples.map((x) => x.wall)];
-    const [cpuMedian, wallMedian] = [median(cpu), median(wall)];
-    const [cpuP95, wallP95, cpuAll] = [
-      percentile(cpu, 95),
-      percentile(wall, 95),
-      mean(list.map((b) => b.cpuAll)),
-    ];
-    return { cpuMedian, cpuP95, wallMedian, wallP95, cpuAll };
-  };
-  const { floor, axios, transport, ours } = {
-    floor: stats(blocks.floor),
-    axios: stats(blocks.axios),
-    transport: stats(blocks.transport),
-    ours: stats(blocks.ours),
-  };
+    return {
+      cpuMedian: median(cpu),
+      cpuP95: percentile(cpu, 95),
+      wallMedian: median(wall),
+      wallP95: percentile(wall, 95),
+      cpuAll: mean(list.map((b) => b.cpuAll)),
+    };
+  });
   const share = (ms: number | null) => round(((ms ?? 0) / 1000) * 100, 3);
   const goalRow = (metric: string, key: keyof typeof ours): Figure => ({
     metric,

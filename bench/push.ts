@@ -3,7 +3,7 @@
  * subscribers; on the scale benchmark's worker and panel hosts. How: `setup` below.
  */
 import { benchMain } from './child';
-import { levelsOf, perWindow, runApi, windowFigure } from './scale';
+import { levelsOf, medianOf, panelsText, runApi, windowFigures } from './scale';
 import type { LevelResult } from './scale-worker';
 import { fmt, type BenchResult } from './util';
 
@@ -13,43 +13,28 @@ const DEFAULTS = { levels: [1, 10, 100], hosts: 2, warmupS: 2, windowS: 3, windo
 /** Worker CPU in µs per counted thing (NaN without any: the window is left out of the median). */
 const perUnit = (l: LevelResult, count: number | null) => (count ? (1000 * l.cpuMs) / count : NaN);
 
+const messages = (list: LevelResult[]) => medianOf(list, (l) => l.mqttMessages);
+
 async function run(args: typeof DEFAULTS): Promise<BenchResult> {
   const notes: string[] = [];
   const r = await runApi('v2', { ...args, floorLevels: args.levels, intervalS: 0, countMqtt: true }, notes);
   if (!r.ours) throw new Error(`the measured worker failed: ${notes.join(' ')}`);
   const figures = levelsOf(r).flatMap(({ n, list, floor }) => {
-    const pair: [LevelResult[], LevelResult[]] = [list, floor ?? []];
-    const name = `v2 interval 0, ${n} panel${n > 1 ? 's' : ''}`;
-    const msgs = perWindow(list, (l) => l.mqttMessages).value;
-    const snaps = perWindow(list, (l) => l.dataEvents).value;
-    const bareMsgs = perWindow(pair[1], (l) => l.mqttMessages).value;
+    const name = `v2 interval 0, ${panelsText(n)}`;
+    const fig = windowFigures(name, list, floor, BARE);
+    const msgs = messages(list);
+    const snaps = medianOf(list, (l) => l.dataEvents);
     return [
-      windowFigure(
-        `${name}: CPU per MQTT message received`,
-        'µs',
-        pair,
-        BARE,
-        (l) => perUnit(l, l.mqttMessages),
-        1,
-        {
-          note: `messages per window (median): ours ${fmt(msgs, 0)}, bare ${fmt(bareMsgs, 0)}`,
-        },
-      ),
-      windowFigure(
-        `${name}: CPU per emitted snapshot`,
-        'µs',
-        [list, null],
-        undefined,
-        (l) => perUnit(l, l.dataEvents),
-        1,
-        {
-          note:
-            `${fmt(snaps, 0)} snapshots per window (median), ` +
-            `${fmt(msgs !== null && snaps ? msgs / snaps : null, 1)} MQTT messages per snapshot; ` +
-            'whole worker CPU divided by snapshots (idle work included); a bare client builds no snapshot, so the comparison is per message (row above)',
-        },
-      ),
-      windowFigure(`${name}: CPU share of one core`, '%', pair, BARE, (l) => l.cpuSharePct, 2),
+      fig('CPU per MQTT message received', 'µs', (l) => perUnit(l, l.mqttMessages), {
+        note: `messages per window (median): ours ${fmt(msgs, 0)}, bare ${fmt(messages(floor), 0)}`,
+      }),
+      windowFigures(name, list, [])('CPU per emitted snapshot', 'µs', (l) => perUnit(l, l.dataEvents), {
+        note:
+          `${fmt(snaps, 0)} snapshots per window (median), ` +
+          `${fmt(msgs !== null && snaps ? msgs / snaps : null, 1)} MQTT messages per snapshot; ` +
+          'whole worker CPU divided by snapshots (idle work included); a bare client builds no snapshot, so the comparison is per message (row above)',
+      }),
+      fig('CPU share of one core', '%', (l) => l.cpuSharePct, { digits: 2 }),
     ];
   });
   return {

@@ -10,22 +10,16 @@ import { SILENT_LOGGER } from '../src/util/logger';
 import { bareMqtt, BareV1Poller, endMqtt } from './baselines';
 import { benchMain } from './child';
 import { configFor } from './ours';
+import type { ApiArgs } from './scale';
 import type { Api, HostPanel } from './sims';
 import { cpuMs, loopDelay, memoryAfterGc, sleep, waitUntil, type LoopDelay } from './util';
 
-export interface WorkerArgs {
+/** The panels' levels, timing and windows as scale.ts's runApi got them; `mode` says which client to run. */
+export type WorkerArgs = Omit<ApiArgs, 'floorLevels' | 'hosts'> & {
   mode: 'ours' | 'floor';
   api: Api;
   panels: HostPanel[];
-  levels: number[];
-  intervalS: number;
-  warmupS: number;
-  windowS: number;
-  /** Measurement windows per level, back to back: each gives one LevelResult. */
-  windows: number;
-  /** Also count MQTT messages received (v2), through a hook on MqttClient.prototype.emit. */
-  countMqtt?: boolean;
-}
+};
 
 /** One window at one level; `failed` counts stale data events, `dataEvents` fresh and stale. */
 export type LevelResult = Awaited<ReturnType<typeof measureWindow>>;
@@ -89,21 +83,14 @@ function startOurs(args: WorkerArgs, p: HostPanel): Stop {
   return () => sup.stop();
 }
 
-async function measureWindow(
-  args: WorkerArgs,
-  panels: number,
-  base: { rssMB: number; heapUsedMB: number },
-  eld: LoopDelay,
-) {
+async function measureWindow(args: WorkerArgs, panels: number, eld: LoopDelay) {
   const before = { ...counts, cpu: cpuMs(), at: Date.now() };
   eld.reset();
   await sleep(args.windowS * 1000);
   const wall = Date.now() - before.at;
   const cpu = cpuMs() - before.cpu;
-  const loop = eld.read();
   const fresh = counts.fresh - before.fresh;
   const failed = counts.stale - before.stale;
-  const mem = await memoryAfterGc();
   return {
     panels,
     mqttMessages: args.countMqtt ? counts.mqtt - before.mqtt : null,
@@ -111,14 +98,9 @@ async function measureWindow(
     failed,
     cpuMs: cpu,
     cpuSharePct: (100 * cpu) / wall,
-    eldP50: loop.p50,
-    eldP99: loop.p99,
-    eldMax: loop.max,
+    eld: eld.read(),
     messagesPerS: (1000 * fresh) / wall,
-    rssMB: mem.rssMB,
-    rssGrowthMB: mem.rssMB - base.rssMB,
-    heapUsedMB: mem.heapUsedMB,
-    heapGrowthMB: mem.heapUsedMB - base.heapUsedMB,
+    ...(await memoryAfterGc()),
   };
 }
 
@@ -128,28 +110,26 @@ export async function runWorker(args: WorkerArgs) {
   await sleep(500);
   const baseline = await memoryAfterGc();
   await sleep(1000);
+  const intervalMs = args.intervalS * 1000;
+  const start = (p: HostPanel) =>
+    args.mode === 'ours'
+      ? startOurs(args, p)
+      : args.api === 'v1'
+        ? startBareV1(p, intervalMs)
+        : startBareV2(p, intervalMs);
   const stops: Stop[] = [];
   const levels: LevelResult[] = [];
   try {
     for (const n of args.levels) {
       const before = counts.fresh;
-      while (stops.length < Math.min(n, args.panels.length)) {
-        const p = args.panels[stops.length];
-        if (args.mode === 'ours') stops.push(startOurs(args, p));
-        else
-          stops.push(
-            args.api === 'v1'
-              ? startBareV1(p, args.intervalS * 1000)
-              : await startBareV2(p, args.intervalS * 1000),
-          );
-      }
+      while (stops.length < Math.min(n, args.panels.length))
+        stops.push(await start(args.panels[stops.length]));
       // Every new client has delivered data at least once before the window starts.
       await waitUntil(`${n} panels delivering`, () => counts.fresh - before >= n, 60_000, 50).catch(
         () => undefined,
       );
       await sleep(args.warmupS * 1000);
-      for (let w = 0; w < args.windows; w++)
-        levels.push(await measureWindow(args, stops.length, baseline, eld));
+      for (let w = 0; w < args.windows; w++) levels.push(await measureWindow(args, stops.length, eld));
     }
   } finally {
     eld.stop();

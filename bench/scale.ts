@@ -17,61 +17,53 @@ const DEFAULTS = {
   windowS: 10,
   windows: 1,
 };
+/** countMqtt: also count the MQTT messages received (v2), through a hook on MqttClient.prototype.emit. */
 export type ApiArgs = typeof DEFAULTS & { countMqtt?: boolean };
 type Pick = (l: LevelResult) => number | null;
+type ApiResult = { ours: WorkerResult | null; floor: WorkerResult | null };
 
-/** The median over the windows of one level, with every window's value kept for the spread. */
-export function perWindow(list: LevelResult[], pick: Pick): { value: number | null; runs: number[] } {
-  const runs = list.map(pick).filter((v): v is number => v !== null && Number.isFinite(v));
-  return { value: median(runs), runs };
-}
+/** One value per window (a window without one, or NaN, is left out). */
+const valuesOf = (list: LevelResult[], pick: Pick) =>
+  list.map(pick).filter((v): v is number => v !== null && Number.isFinite(v));
+export const medianOf = (list: LevelResult[], pick: Pick) => median(valuesOf(list, pick));
 
-/** Our windows by number of panels, each with the floor's windows at that level (if measured). */
-export function levelsOf(r: { ours: WorkerResult | null; floor: WorkerResult | null }) {
-  const group = (w: WorkerResult | null) => {
-    const m = new Map<number, LevelResult[]>();
-    for (const l of w?.levels ?? []) m.set(l.panels, [...(m.get(l.panels) ?? []), l]);
-    return m;
-  };
-  const floors = group(r.floor);
-  return [...group(r.ours)].map(([n, list]) => ({ n, list, floor: floors.get(n) ?? null }));
+/** Our windows by number of panels, each with the floor's windows at that level ([] if not measured). */
+export function levelsOf(r: ApiResult) {
+  const at = (w: WorkerResult | null, n: number) => w?.levels.filter((l) => l.panels === n) ?? [];
+  const panelCounts = [...new Set(r.ours?.levels.map((l) => l.panels))];
+  return panelCounts.map((n) => ({ n, list: at(r.ours, n), floor: at(r.floor, n) }));
 }
+export const panelsText = (n: number) => `${n} panel${n > 1 ? 's' : ''}`;
 
-/** A figure at one level: the median of ours over the windows, against the floor's when it was measured. */
-export function windowFigure(
-  metric: string,
-  unit: string,
-  [list, floor]: [LevelResult[], LevelResult[] | null],
-  baselineLabel: string | undefined,
-  pick: Pick,
-  digits: number,
-  extra: Partial<Figure> = {},
-): Figure {
-  const values = (l: LevelResult[]) => l.map(pick).filter((v): v is number => v !== null);
-  const base = floor?.length ? values(floor) : null;
-  return spreadFigure(metric, unit, values(list), { digits, base, baselineLabel, ...extra });
-}
+/**
+ * Figures of one level named "<name>: <metric>": the median of ours over the windows with the spread, against
+ * the median of the floor's windows when it was measured; 1 digit unless told.
+ */
+export const windowFigures =
+  (name: string, list: LevelResult[], floor: LevelResult[], baselineLabel?: string) =>
+  (metric: string, unit: string, pick: Pick, opts: Parameters<typeof spreadFigure>[3] = {}) =>
+    spreadFigure(`${name}: ${metric}`, unit, valuesOf(list, pick), {
+      digits: 1,
+      base: floor.length ? valuesOf(floor, pick) : null,
+      baselineLabel,
+      ...opts,
+    });
 
 /** The floor worker (at floorLevels), then ours (at levels), on the same panels; notes get the panels' CPU. */
-export async function runApi(api: Api, args: ApiArgs, notes: string[]) {
+export async function runApi(api: Api, args: ApiArgs, notes: string[]): Promise<ApiResult> {
   const { levels, floorLevels, hosts: hostCount, ...timing } = args;
   const total = Math.max(...levels, ...floorLevels);
   const per = Math.ceil(total / hostCount);
   const hosts = await Promise.all(Array.from({ length: hostCount }, () => SimHost.start()));
   try {
-    const started = await Promise.all(
-      hosts.map((h, i) => startPanels(h, Math.min(per, total - i * per), api)),
-    );
-    const panels = started.flat();
+    const started = hosts.map((h, i) => startPanels(h, Math.min(per, total - i * per), api));
+    const panels = (await Promise.all(started)).flat();
     const simCpu0 = hosts.map((h) => procCpuMs(h.child.pid) ?? 0);
     const t0 = Date.now();
     const worker = async (mode: WorkerArgs['mode'], at: number[]) => {
       const limitMs = 60_000 + at.length * (args.warmupS + args.windows * (args.windowS + 2) + 20) * 1000;
-      const o = await runChild(
-        'scale-worker',
-        { ...timing, api, panels, mode, levels: at } satisfies WorkerArgs,
-        limitMs,
-      );
+      const workerArgs: WorkerArgs = { ...timing, api, panels, mode, levels: at };
+      const o = await runChild('scale-worker', workerArgs, limitMs);
       if (o.error) notes.push(`${api}: ${o.error}`);
       if (!o.exitedCleanly) notes.push(`${api}: a scale worker did not exit by itself (leaked handle).`);
       return (o.result?.raw as WorkerResult | undefined) ?? null;
@@ -92,48 +84,29 @@ export async function runApi(api: Api, args: ApiArgs, notes: string[]) {
 const CPU_GOAL_PCT = 25;
 const RSS_GOAL_MB = 150;
 
-function levelFigures(api: Api, r: Awaited<ReturnType<typeof runApi>>, maxLevel: number): Figure[] {
-  return levelsOf(r).flatMap(({ n, list, floor }) => {
-    const label = floor ? (api === 'v1' ? 'bare node:http pollers' : 'bare MQTT.js subscribers') : undefined;
-    const at = (pick: Pick) => perWindow(list, pick).value;
-    const fig = (metric: string, unit: string, pick: Pick, digits: number, extra: Partial<Figure>) =>
-      windowFigure(
-        `${api}, ${n} panel${n > 1 ? 's' : ''}: ${metric}`,
-        unit,
-        [list, floor],
-        label,
-        pick,
-        digits,
-        extra,
-      );
-    const goal = (text: string, limit: number, pick: Pick) =>
-      n === maxLevel ? { goal: `< ${text}`, met: (at(pick) ?? Infinity) < limit } : {};
+/** Goals at the largest level only; RSS growth is over the process's own baseline before any panel. */
+function levelFigures(api: Api, ours: WorkerResult, floorRun: WorkerResult | null, maxLevel: number) {
+  const { baseline } = ours;
+  const bare = api === 'v1' ? 'bare node:http pollers' : 'bare MQTT.js subscribers';
+  return levelsOf({ ours, floor: floorRun }).flatMap(({ n, list, floor }) => {
+    const fig = windowFigures(`${api}, ${panelsText(n)}`, list, floor, floor.length ? bare : undefined);
+    const at = (pick: Pick) => fmt(medianOf(list, pick), 1);
+    const below = (limit: number, unit: string, pick: Pick) =>
+      n === maxLevel ? { goal: `< ${limit} ${unit}`, met: (medianOf(list, pick) ?? Infinity) < limit } : {};
+    const [cpu, rss]: Pick[] = [(l) => l.cpuSharePct, (l) => l.rssMB];
     const failed = list.reduce((a, l) => a + l.failed, 0);
     return [
-      fig(
-        'CPU share of one core',
-        '%',
-        (l) => l.cpuSharePct,
-        2,
-        goal(`${CPU_GOAL_PCT} %`, CPU_GOAL_PCT, (l) => l.cpuSharePct),
-      ),
-      fig('resident memory (RSS after GC)', 'MB', (l) => l.rssMB, 1, {
-        note: `growth over the process's own baseline ${fmt(
-          at((l) => l.rssGrowthMB),
-          1,
-        )} MB (heap ${fmt(
-          at((l) => l.heapGrowthMB),
-          1,
-        )} MB)`,
-        ...goal(`${RSS_GOAL_MB} MB`, RSS_GOAL_MB, (l) => l.rssMB),
+      fig('CPU share of one core', '%', cpu, { digits: 2, ...below(CPU_GOAL_PCT, '%', cpu) }),
+      fig('resident memory (RSS after GC)', 'MB', rss, {
+        note:
+          `growth over the process's own baseline ${at((l) => l.rssMB - baseline.rssMB)} MB ` +
+          `(heap ${at((l) => l.heapUsedMB - baseline.heapUsedMB)} MB)`,
+        ...below(RSS_GOAL_MB, 'MB', rss),
       }),
-      fig('event-loop delay p99', 'ms', (l) => l.eldP99, 1, {
-        note: `p50 ${fmt(
-          at((l) => l.eldP50),
-          1,
-        )} ms, max ${fmt(Math.max(...list.map((l) => l.eldMax)), 1)} ms`,
+      fig('event-loop delay p99', 'ms', (l) => l.eld.p99, {
+        note: `p50 ${at((l) => l.eld.p50)} ms, max ${fmt(Math.max(...list.map((l) => l.eld.max)), 1)} ms`,
       }),
-      fig('data messages per second', 'msg/s', (l) => l.messagesPerS, 1, {
+      fig('data messages per second', 'msg/s', (l) => l.messagesPerS, {
         note: failed ? `${failed} failed cycles over the windows` : 'no failed cycle',
       }),
     ];
@@ -147,13 +120,12 @@ async function run(a: typeof DEFAULTS): Promise<BenchResult> {
   for (const api of ['v1', 'v2'] as const) {
     const r = (raw[api] = await runApi(api, a, notes));
     if (!r.ours) continue;
-    figures.push(...levelFigures(api, r, Math.max(...a.levels)));
-    if (api === 'v1') {
+    figures.push(...levelFigures(api, r.ours, r.floor, Math.max(...a.levels)));
+    if (api === 'v1')
       notes.unshift(
         `v1 baseline of the measured process before any panel: RSS ${fmt(r.ours.baseline.rssMB, 1)} MB, ` +
           `heap ${fmt(r.ours.baseline.heapUsedMB, 1)} MB (Node.js + our modules loaded).`,
       );
-    }
   }
   notes.push(
     'All supervisors start together, so their cycles stay roughly in phase: the event-loop delay p99 shows the burst of ' +
