@@ -5,18 +5,7 @@
 import { benchMain } from './child';
 import { clearSpyHistory, helper, nodeRedVersion, ourFlow, ourNodes, onTab, tokens } from './nodered';
 import { onePanel, type OnePanel } from './sims';
-import {
-  against,
-  cpuMs,
-  fmt,
-  loopDelay,
-  ratio,
-  sleep,
-  waitUntil,
-  type BenchResult,
-  type Figure,
-  type LoopDelay,
-} from './util';
+import { against, cpuMs, fmt, loopDelay, ratio, sleep, waitUntil, type Figure, type LoopDelay } from './util';
 
 /** One window with `n` nodes, from right after a cycle to right after the last cycle in it. */
 async function measure(sim: OnePanel, n: number, intervalS: number, windowS: number, eld: LoopDelay) {
@@ -27,10 +16,7 @@ async function measure(sim: OnePanel, n: number, intervalS: number, windowS: num
     messages++;
     if (msg.topic === 'f-poll0') cycles++;
   });
-  const nextCycle = () => {
-    const c = cycles;
-    return waitUntil('cycle boundary', () => cycles > c, 5000, 2);
-  };
+  const nextCycle = (c = cycles) => waitUntil('cycle boundary', () => cycles > c, 5000, 2);
   try {
     await waitUntil('first data', () => cycles >= 2, 15_000);
     await nextCycle();
@@ -42,26 +28,20 @@ async function measure(sim: OnePanel, n: number, intervalS: number, windowS: num
     await nextCycle();
     const [loop, cpu, stats] = [eld.read(), cpuMs() - cpu0, await sim.host.stats(sim.panel.index)];
     const c = cycles - c0;
-    return {
-      n,
-      c,
-      requests: stats.total,
-      perCycle: stats.total / c,
-      messages: messages - m0,
-      loop,
-      cpuPerCycle: cpu / c,
-    };
+    const perCycle = stats.total / c;
+    return { n, c, requests: stats.total, perCycle, messages: messages - m0, loop, cpuPerCycle: cpu / c };
   } finally {
     await helper.unload();
   }
 }
+type Level = Awaited<ReturnType<typeof measure>>;
 
 const DEFAULTS = { counts: [1, 10, 50], intervalS: 0.5, windowS: 8 };
 
-async function run({ counts, intervalS, windowS }: typeof DEFAULTS): Promise<BenchResult> {
+async function run({ counts, intervalS, windowS }: typeof DEFAULTS) {
   const sim = await onePanel();
   const eld = loopDelay(5);
-  const levels: Awaited<ReturnType<typeof measure>>[] = [];
+  const levels: Level[] = [];
   try {
     await helper.startServer();
     for (const n of counts) levels.push(await measure(sim, n, intervalS, windowS, eld));
@@ -70,8 +50,8 @@ async function run({ counts, intervalS, windowS }: typeof DEFAULTS): Promise<Ben
     await helper.stopServer().catch(() => undefined);
     await sim.stop();
   }
-  const base = levels[0];
-  const nodes = (l: typeof base) => `${l.n} node${l.n > 1 ? 's' : ''}`;
+  const [base, big] = [levels[0], levels[levels.length - 1]];
+  const nodes = (l: Level) => `${l.n} node${l.n > 1 ? 's' : ''}`;
   const figures: Figure[] = [
     ...levels.map((l) => ({
       metric: `requests the panel received per cycle, ${nodes(l)}`,
@@ -98,7 +78,6 @@ async function run({ counts, intervalS, windowS }: typeof DEFAULTS): Promise<Ben
           : `${fmt((l.cpuPerCycle - base.cpuPerCycle) / (l.n - base.n), 3)} ms per extra node and cycle`,
     })),
   ];
-  const big = levels[levels.length - 1];
   return {
     name: 'fanout',
     title: '2. Fan-out: many nodes on one panel',

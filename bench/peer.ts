@@ -17,7 +17,7 @@ import {
   tokens,
 } from './nodered';
 import { SimHost, startPanels, type HostPanel } from './sims';
-import { fmt, shownRatio, sleep, spreadFigure, type BenchResult, type Figure } from './util';
+import { against, fmt, shownRatio, sleep, spreadFigure, type BenchResult, type Figure } from './util';
 
 const MODES = {
   close: 'panel closes idle sockets (FIN)',
@@ -25,10 +25,17 @@ const MODES = {
 };
 const THEIRS = 'core inject → http request → function';
 
+type Side = 'theirs' | 'ours';
+/** One poll: when it started (theirs: the inject tick) and when its data was complete, and whether it failed. */
+type Poll = { start: number; end: number; ok: boolean };
+const failed = (list: { ok: boolean }[]) => list.filter((x) => !x.ok).length;
+const failedPct = (list: { ok: boolean }[]) => (list.length ? (100 * failed(list)) / list.length : NaN);
+
 /** One side by side: theirs and ours in Node-RED (and, in the polled cases, plain axios), each on its own panel. */
 class Pair {
+  /** Their responses; ours are polls already (a message with stale data is a failed poll). */
   theirs: { tick: number; ok: boolean; at: number }[] = [];
-  ours: { at: number; stale: boolean }[] = [];
+  ours: Poll[] = [];
   axios: { ok: boolean; code: string | null }[][] = [];
   dropped = { theirs: 0, ours: 0 };
   staleRetries = 0;
@@ -39,22 +46,28 @@ class Pair {
     readonly panels: { theirs: HostPanel; ours: HostPanel; axios?: HostPanel },
   ) {}
 
-  /** Polls grouped by inject tick; a poll fails when any of its 4 requests fails. */
-  theirPolls(): { tick: number; ok: boolean; doneAt: number }[] {
+  /** Their responses grouped by inject tick (a poll fails when any of its 4 requests fails), and ours. */
+  polls(): Record<Side, Poll[]> {
     const byTick = new Map<number, { ok: boolean; at: number }[]>();
     for (const r of this.theirs) byTick.set(r.tick, [...(byTick.get(r.tick) ?? []), r]);
-    return [...byTick]
+    const theirs = [...byTick]
       .filter(([, list]) => list.length === V1_POLL_PATHS.length || list.some((r) => !r.ok))
-      .map(([tick, list]) => ({
-        tick,
-        ok: list.every((r) => r.ok),
-        doneAt: Math.max(...list.map((r) => r.at)),
-      }))
-      .sort((a, b) => a.tick - b.tick);
+      .map(([tick, list]) => ({ start: tick, end: Math.max(...list.map((r) => r.at)), ok: !failed(list) }))
+      .sort((a, b) => a.start - b.start);
+    return { theirs, ours: this.ours };
   }
 
-  /** Stale-socket retries our v1 client made so far (span-panel config node → supervisor → transport). */
-  readRetries(): void {
+  /**
+   * After the run: a race case keeps what came in up to the cut; the requests each panel dropped, and the
+   * stale-socket retries our v1 client made (span-panel config node → supervisor → transport).
+   */
+  async finish(host: SimHost, cut: number): Promise<void> {
+    if (this.intervalS < 1) {
+      this.theirs = this.theirs.filter((x) => x.at <= cut + 1000);
+      this.ours = this.ours.filter((x) => x.end <= cut);
+    }
+    const dropped = async (side: Side) => (await host.stats(this.panels[side].index)).dropped;
+    this.dropped = { theirs: await dropped('theirs'), ours: await dropped('ours') };
     type Cfg = {
       hub?: { activeSupervisor?: { activeTransport?: { retryStats?: { staleSocketRetries: number } } } };
     };
@@ -68,22 +81,18 @@ const DEFAULTS = { keepAliveMs: 250, raceS: 60, realS: 120, replicas: 5, blips: 
 
 /** The polled cases: the race at K = P, and a real panel's settings at 5 s and 15 s polls, each close mode. */
 const casesOf = (K: number) =>
-  (['close', 'silent'] as const).flatMap((mode) => [
+  (['close', 'silent'] as const).flatMap((keepAliveMode) => [
     {
-      key: `race-${mode}`,
-      label: `keep-alive race K = P = ${K} ms, no hint, ${MODES[mode]}`,
-      mode,
-      K,
-      hint: false,
+      key: `race-${keepAliveMode}`,
+      label: `keep-alive race K = P = ${K} ms, no hint, ${MODES[keepAliveMode]}`,
       intervalS: K / 1000,
+      panel: { keepAliveMs: K, keepAliveMode, keepAliveHint: false },
     },
     ...[5, 15].map((p) => ({
-      key: `real${p}-${mode}`,
-      label: `real panel settings (K = 5 s with hint), poll every ${p} s, ${MODES[mode]}`,
-      mode,
-      K: 5000,
-      hint: true,
+      key: `real${p}-${keepAliveMode}`,
+      label: `real panel settings (K = 5 s with hint), poll every ${p} s, ${MODES[keepAliveMode]}`,
       intervalS: p,
+      panel: { keepAliveMs: 5000, keepAliveMode, keepAliveHint: true },
     })),
   ]);
 
@@ -94,70 +103,61 @@ async function loadFlows(all: Pair[]): Promise<void> {
     theirFlow(`theirs-${p.key}`, p.panels.theirs.http, p.intervalS),
     ourFlow(`ours-${p.key}`, `127.0.0.1:${p.panels.ours.http}`, p.intervalS),
   ]);
-  await helper.load(
-    [...coreNodes, ...ourNodes],
-    onTab(...flows),
-    tokens(all.map((p) => `ours-${p.key}-cfg`)),
-  );
+  const creds = tokens(all.map((p) => `ours-${p.key}-cfg`));
+  await helper.load([...coreNodes, ...ourNodes], onTab(...flows), creds);
   for (const p of all) {
-    helper
-      .getNode(`theirs-${p.key}-sink`)
-      .on('input', (msg: { payload: { ok: boolean }; tick: number }) =>
-        p.theirs.push({ tick: msg.tick, ok: msg.payload.ok, at: Date.now() }),
-      );
-    helper
-      .getNode(`ours-${p.key}-sink`)
-      .on('input', (msg: { stale?: boolean }) => p.ours.push({ at: Date.now(), stale: msg.stale === true }));
+    const [theirs, ours] = [helper.getNode(`theirs-${p.key}-sink`), helper.getNode(`ours-${p.key}-sink`)];
+    theirs.on('input', (msg: { payload: { ok: boolean }; tick: number }) =>
+      p.theirs.push({ tick: msg.tick, ok: msg.payload.ok, at: Date.now() }),
+    );
+    ours.on('input', (msg: { stale?: boolean }) =>
+      p.ours.push({ start: Date.now(), end: Date.now(), ok: !msg.stale }),
+    );
   }
 }
 
 /** `blips` single 502s, `everyS` apart, on both blip panels at once: when each panel was healthy again. */
 async function blipsOn(host: SimHost, blip: Pair, blips: number, everyS: number) {
-  const log: { side: 'theirs' | 'ours'; healthyAt: number }[] = [];
-  const inject = async (side: 'theirs' | 'ours') => {
+  const healthyAt: Record<Side, number[]> = { theirs: [], ours: [] };
+  const inject = async (side: Side) => {
     const i = blip.panels[side].index;
     const f = await host.inject(i, { kind: 'status', status: 502, path: '/api/v1/status', count: 1 });
     const w = await host.watchRule(i, String(f.id));
-    log.push({ side, healthyAt: w.lastHit ?? w.goneAt });
+    healthyAt[side].push(w.lastHit ?? w.goneAt);
   };
   for (let b = 0; b < blips; b++) {
     await sleep(everyS * 1000);
     await Promise.all([inject('theirs'), inject('ours')]);
   }
-  return log;
+  return healthyAt;
 }
 
 async function run(args: typeof DEFAULTS): Promise<BenchResult> {
   const { keepAliveMs: K, raceS, realS, replicas, blips, blipEveryS } = args;
-  const cases = casesOf(K);
   const host = await SimHost.start();
-  const timers: NodeJS.Timeout[] = [];
-  const pollers: AxiosPlainPoller[] = [];
-  const polled: { c: (typeof cases)[number]; pairs: Pair[] }[] = [];
+  const polled: { label: string; pairs: Pair[] }[] = [];
+  const clients: { poller: AxiosPlainPoller; timer: NodeJS.Timeout; race: boolean }[] = [];
   let blip: Pair | undefined;
-  let blipLog: Awaited<ReturnType<typeof blipsOn>> = [];
+  let healthyAt: Record<Side, number[]> = { theirs: [], ours: [] };
   try {
-    for (const c of cases) {
+    for (const c of casesOf(K)) {
       const pairs: Pair[] = [];
       for (let r = 0; r < replicas; r++) {
-        const opts = { keepAliveMs: c.K, keepAliveMode: c.mode, keepAliveHint: c.hint };
-        const [theirs, ours, axios] = await startPanels(host, 3, 'v1', opts);
+        const [theirs, ours, axios] = await startPanels(host, 3, 'v1', c.panel);
         pairs.push(new Pair(`${c.key}-${r}`, c.intervalS, { theirs, ours, axios }));
       }
-      polled.push({ c, pairs });
+      polled.push({ label: c.label, pairs });
     }
     const [theirs, ours] = await startPanels(host, 2);
     blip = new Pair('blip', 1, { theirs, ours });
     const pairs = polled.flatMap((x) => x.pairs);
     await loadFlows([...pairs, blip]);
     // A plain keep-alive axios client beside every polled pair, on its own panel.
-    const raceTimers: NodeJS.Timeout[] = [];
     for (const p of pairs) {
       const poller = new AxiosPlainPoller(p.panels.axios!.http);
-      pollers.push(poller);
-      const t = setInterval(() => void poller.settle().then((res) => p.axios.push(res)), p.intervalS * 1000);
-      timers.push(t);
-      if (p.intervalS < 1) raceTimers.push(t);
+      const poll = () => void poller.settle().then((res) => p.axios.push(res));
+      const timer = setInterval(poll, p.intervalS * 1000);
+      clients.push({ poller, timer, race: p.intervalS < 1 });
     }
     // Let everything connect, then count from a clean slate.
     await sleep(3000);
@@ -169,33 +169,19 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
     // The race cases stop counting after raceS (their axios pollers stop then); the real-settings cases run for realS.
     await sleep(Math.min(raceS, realS) * 1000);
     const cut = Date.now();
-    for (const t of raceTimers) clearInterval(t);
+    for (const c of clients) if (c.race) clearInterval(c.timer);
     await sleep(Math.max(0, realS - raceS) * 1000);
-    blipLog = await blipRun;
-    for (const t of timers) clearInterval(t);
+    healthyAt = await blipRun;
+    for (const c of clients) clearInterval(c.timer);
     await sleep(1500);
-    for (const p of pairs) {
-      if (p.intervalS < 1) {
-        p.theirs = p.theirs.filter((x) => x.at <= cut + 1000);
-        p.ours = p.ours.filter((x) => x.at <= cut);
-      }
-      p.dropped = {
-        theirs: (await host.stats(p.panels.theirs.index)).dropped,
-        ours: (await host.stats(p.panels.ours.index)).dropped,
-      };
-      p.readRetries();
-    }
+    for (const p of pairs) await p.finish(host, cut);
   } finally {
-    for (const t of timers) clearInterval(t);
-    for (const p of pollers) p.close();
+    for (const c of clients) clearInterval(c.timer);
+    for (const c of clients) c.poller.close();
     await stopNodeRed();
     await host.stop();
   }
 
-  const figures = [
-    ...polled.flatMap(({ c, pairs }) => caseFigures(c.label, pairs)),
-    ...blipFigures(blip, blipLog, blips),
-  ];
   return {
     name: 'peer',
     title: '6. Against a core Node-RED flow, and plain axios',
@@ -205,7 +191,10 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
       `polling at P = K = ${K} ms (no hint) in each close mode; ${realS} s at a real panel's settings (K = 5 s with its ` +
       `Keep-Alive hint) with polls every 5 s and 15 s in each mode (a plain keep-alive axios client beside every case); ${blips} single 502s ${blipEveryS} s apart at a 1 s ` +
       'interval against a default panel. Failed polls: ours the worst replica (goal: 0 in every one), theirs the median.',
-    figures,
+    figures: [
+      ...polled.flatMap(({ label, pairs }) => caseFigures(label, pairs)),
+      ...blipFigures(blip.polls(), healthyAt, blips),
+    ],
     notes: [
       `Worst case: K = P = ${K} ms without the Keep-Alive hint. Our nodes run with their defaults (the 3 s idle-socket ` +
         'timeout is not scaled), so there they reuse sockets the panel has already dropped, and the one immediate retry on ' +
@@ -219,60 +208,54 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
     ],
     raw: {
       pairs: polled.flatMap(({ pairs }) => pairs.map((p) => ({ key: p.key, dropped: p.dropped }))),
-      blipLog,
+      healthyAt,
     },
   };
 }
 
-const pct = (failed: number, total: number) => (total ? (100 * failed) / total : NaN);
-const sum = (list: number[]) => list.reduce((a, b) => a + b, 0);
-
 /** One polled case over its replicas: failed polls of ours (worst) against theirs (median), and plain axios. */
 function caseFigures(label: string, pairs: Pair[]): Figure[] {
-  const per = pairs.map((p) => {
-    const tp = p.theirPolls();
-    return {
-      p,
-      tFailed: tp.filter((x) => !x.ok).length,
-      tTotal: tp.length,
-      oFailed: p.ours.filter((m) => m.stale).length,
-    };
-  });
-  const ours = per.map((x) => pct(x.oFailed, x.p.ours.length));
-  const them = per.map((x) => pct(x.tFailed, x.tTotal));
-  const total = (f: (x: (typeof per)[number]) => number) => sum(per.map(f));
+  const polls = pairs.map((p) => p.polls());
+  const [ours, theirs] = [polls.flatMap((x) => x.ours), polls.flatMap((x) => x.theirs)];
+  const them = polls.map((x) => failedPct(x.theirs));
+  const sum = (f: (p: Pair) => number) => pairs.reduce((a, p) => a + f(p), 0);
   const requests = pairs.map((p) => p.axios.flat());
-  const failed = requests.flat().filter((x) => !x.ok);
-  const codes = new Map<string, number>();
-  for (const x of failed) codes.set(x.code ?? '?', (codes.get(x.code ?? '?') ?? 0) + 1);
-  const polls = spreadFigure(`${label}: failed polls`, '%', ours, {
-    of: 'worst',
-    digits: 1,
-    base: them,
-    tiny: 1,
-  });
+  const errors = requests.flat().flatMap((r) => (r.ok ? [] : [r.code ?? '?']));
+  const codes = [...new Set(errors)].map((code) => `${code} ×${errors.filter((e) => e === code).length}`);
+  const spread = `${fmt(Math.min(...them), 1)}–${fmt(Math.max(...them), 1)} %`;
+  const worst = spreadFigure(
+    `${label}: failed polls`,
+    '%',
+    polls.map((x) => failedPct(x.ours)),
+    {
+      of: 'worst',
+      digits: 1,
+      base: them,
+      tiny: 1,
+      baselineRuns: them,
+      baselineLabel: `${THEIRS}, median of ${pairs.length}, spread ${spread}`,
+      goal: '0 failed polls',
+      met: polls.every((x) => failed(x.ours) === 0),
+    },
+  );
   return [
     {
-      ...polls,
-      baselineRuns: them,
-      baselineLabel: `${THEIRS}, median of ${pairs.length}, spread ${fmt(Math.min(...them), 1)}–${fmt(Math.max(...them), 1)} %`,
-      goal: '0 failed polls',
-      met: per.every((x) => x.oFailed === 0),
+      ...worst,
       note:
-        `ours ${total((x) => x.oFailed)} of ${total((x) => x.p.ours.length)} polls over ${pairs.length} replicas, ` +
-        `${total((x) => x.p.staleRetries)} immediate stale-socket retries, ${total((x) => x.p.dropped.ours)} requests ` +
-        `dropped on forgotten sockets; theirs ${total((x) => x.tFailed)} of ${total((x) => x.tTotal)} ` +
-        `(dropped ${total((x) => x.p.dropped.theirs)})${polls.note ? `; ${polls.note}` : ''}`,
+        `ours ${failed(ours)} of ${ours.length} polls over ${pairs.length} replicas, ${sum((p) => p.staleRetries)} ` +
+        `immediate stale-socket retries, ${sum((p) => p.dropped.ours)} requests dropped on forgotten sockets; ` +
+        `theirs ${failed(theirs)} of ${theirs.length} (dropped ${sum((p) => p.dropped.theirs)})` +
+        (worst.note ? `; ${worst.note}` : ''),
     },
     spreadFigure(
       `${label}: plain keep-alive axios without mitigation, failed requests`,
       '%',
-      requests.map((list) => pct(list.filter((x) => !x.ok).length, list.length)),
+      requests.map(failedPct),
       {
         digits: 1,
         note:
-          `${failed.length} of ${requests.flat().length} requests over ${pairs.length} replicas; ` +
-          `errors: ${[...codes].map(([k, n]) => `${k} ×${n}`).join(', ') || 'none'}; a client outside Node-RED ` +
+          `${errors.length} of ${requests.flat().length} requests over ${pairs.length} replicas; ` +
+          `errors: ${codes.join(', ') || 'none'}; a client outside Node-RED ` +
           '(new http.Agent({ keepAlive: true }): no idle timeout, so it ignores the Keep-Alive hint), no baseline',
       },
     ),
@@ -280,46 +263,32 @@ function caseFigures(label: string, pairs: Pair[]): Figure[] {
 }
 
 /** The 502 blips: failed polls, and the time from healthy to the next complete data. */
-function blipFigures(
-  blip: Pair,
-  log: { side: 'theirs' | 'ours'; healthyAt: number }[],
-  blips: number,
-): Figure[] {
-  const tb = blip.theirPolls();
-  const ob = blip.ours;
-  const recovery = (side: 'theirs' | 'ours'): number[] =>
-    log
-      .filter((b) => b.side === side)
-      .map((b) => {
-        const next =
-          side === 'theirs'
-            ? tb.find((p) => p.ok && p.tick >= b.healthyAt)?.doneAt
-            : ob.find((m) => !m.stale && m.at >= b.healthyAt)?.at;
-        return next === undefined ? NaN : (next - b.healthyAt) / 1000;
-      })
+function blipFigures(polls: Record<Side, Poll[]>, healthyAt: Record<Side, number[]>, blips: number) {
+  const recovery = (side: Side) =>
+    healthyAt[side]
+      .map((at) => ((polls[side].find((p) => p.ok && p.start >= at)?.end ?? NaN) - at) / 1000)
       .filter(Number.isFinite);
   const [tRec, oRec] = [recovery('theirs'), recovery('ours')];
-  const tbFailed = tb.filter((p) => !p.ok).length;
-  const obFailed = ob.filter((m) => m.stale).length;
-  const r = shownRatio(obFailed, tbFailed, 1, 'polls');
+  const [tFailed, oFailed] = [failed(polls.theirs), failed(polls.ours)];
+  const { tinyNote } = shownRatio(oFailed, tFailed, 1, 'polls');
   const label = `${blips} single 502s at a 1 s interval`;
+  const list = (values: number[]) => values.map((v) => fmt(v, 2)).join(', ');
   return [
     {
       metric: `${label}: failed polls`,
-      value: obFailed,
+      ...against(oFailed, tFailed, THEIRS),
       unit: 'polls',
-      baseline: tbFailed,
-      baselineLabel: THEIRS,
-      ratio: r.ratio,
       goal: '0',
-      met: obFailed === 0,
-      note: `ours ${obFailed} of ${ob.length}, theirs ${tbFailed} of ${tb.length} polls${r.tinyNote ? `; ${r.tinyNote}` : ''}`,
+      met: oFailed === 0,
+      note:
+        `ours ${oFailed} of ${polls.ours.length}, theirs ${tFailed} of ${polls.theirs.length} polls` +
+        (tinyNote ? `; ${tinyNote}` : ''),
     },
     spreadFigure(`${label}: healthy → next complete data, median`, 's', oRec, {
       base: tRec,
       baselineRuns: tRec,
       baselineLabel: THEIRS,
-      note: `ours ${oRec.map((v) => fmt(v, 2)).join(', ')} s (in-cycle retry after 250–1000 ms); theirs ${tRec.map((v) => fmt(v, 2)).join(', ')} s (next inject)`,
+      note: `ours ${list(oRec)} s (in-cycle retry after 250–1000 ms); theirs ${list(tRec)} s (next inject)`,
     }),
   ];
 }
