@@ -82,11 +82,8 @@ function naive(intervalS: number, panel: HostPanel): Client {
       .catch(() => failures.push(started))
       .finally(() => clearTimeout(t));
   }, intervalS * 1000);
-  return {
-    fresh: () => fresh,
-    failures: () => failures,
-    stop: async () => (clearInterval(timer), poller.close()),
-  };
+  const stop = async () => (clearInterval(timer), poller.close());
+  return { fresh: () => fresh, failures: () => failures, stop };
 }
 
 /** v2: register once, fetch the CA once, subscribe; fresh data is the first message after a (re)connect,
