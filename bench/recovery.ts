@@ -8,61 +8,39 @@ import { benchMain } from './child';
 import { connectCounter, requestCounter } from './counters';
 import { configFor, supervise, type Supervised } from './ours';
 import { SimHost, startPanels, type Api, type HostPanel } from './sims';
-import { fmt, round, shownRatio, sleep, spreadFigure, waitUntil } from './util';
+import { fmt, round, sleep, spreadFigure, waitUntil } from './util';
 import type { BenchResult, Figure } from './util';
 
-/** One client on its own panel: times of its fresh (complete, successful) data and of its failed cycles. */
-interface Client {
-  fresh(): number[];
-  failures(): number[];
-  stop(): Promise<void>;
-  /** Ours only: the recovery goal and bound of its timing, its log lines. */
-  ours?: Pick<Supervised, 'goalS' | 'boundS' | 'logger'>;
-}
+/**
+ * One client on its own panel: times of its fresh (complete, successful) data and of its failed cycles; for
+ * ours, its supervisor (the recovery goal and bound of its timing, its log lines).
+ */
+type Client = { fresh(): number[]; failures(): number[]; stop(): Promise<void>; ours?: Supervised };
 
 /**
- * A fault: the simulator's spec, and which simulator event says the panel is healthy again (the single 502
- * served, the hang rule gone, the listener reopened, the broker back, the CA rotated). A one-off fault (a
- * single 502) makes no outage: what is counted is the cycle it touched.
+ * Which simulator event says the panel is healthy again after a fault: the single 502 served ('rule-hit'), the
+ * hang rule gone, the listener reopened, the broker back, the CA rotated ('done'). The single 502 is a
+ * one-off fault that makes no outage: what is counted is the cycle it touched.
  */
-interface Fault {
-  api: Api;
-  label: string;
-  spec: Record<string, unknown>;
-  healthy: 'rule-hit' | 'rule-gone' | 'reopen' | 'broker-up' | 'done';
-  once?: boolean;
-}
+type Healthy = 'rule-hit' | 'rule-gone' | 'reopen' | 'broker-up' | 'done';
+type Fault = { api: Api; label: string; healthy: Healthy; spec: Record<string, unknown>; once: boolean };
 
-const BROKER_DOWN_S = 10;
 const BASELINE = { v1: 'naive fixed-interval poller', v2: 'bare MQTT.js, CA fetched once, reconnect 1 s' };
 
-const faultsOf = (refusalS: number, hangS: number): Fault[] => [
-  {
-    api: 'v1',
-    label: 'single 502',
-    spec: { kind: 'status', status: 502, path: '/api/v1/status', count: 1 },
-    healthy: 'rule-hit',
-    once: true,
-  },
-  {
-    api: 'v1',
-    label: `${refusalS} s refusal (ECONNREFUSED)`,
-    spec: { kind: 'refused', durationMs: refusalS * 1000 },
-    healthy: 'reopen',
-  },
-  {
-    api: 'v1',
-    label: `${hangS} s hang (accepts, never answers)`,
-    spec: { kind: 'hang', durationMs: hangS * 1000 },
-    healthy: 'rule-gone',
-  },
-  {
-    api: 'v2',
-    label: `v2 broker restart (${BROKER_DOWN_S} s down)`,
-    spec: { kind: 'broker-down', durationMs: BROKER_DOWN_S * 1000 },
-    healthy: 'broker-up',
-  },
-  { api: 'v2', label: 'v2 CA rotation', spec: { kind: 'ca-rotation' }, healthy: 'done' },
+const fault = (api: Api, label: string, healthy: Healthy, spec: Record<string, unknown>): Fault => ({
+  api,
+  label,
+  healthy,
+  spec,
+  once: healthy === 'rule-hit',
+});
+const lasting = (kind: string, s: number) => ({ kind, durationMs: s * 1000 });
+const faultsOf = (refusalS: number, hangS: number, brokerDownS = 10) => [
+  fault('v1', 'single 502', 'rule-hit', { kind: 'status', status: 502, path: '/api/v1/status', count: 1 }),
+  fault('v1', `${refusalS} s refusal (ECONNREFUSED)`, 'reopen', lasting('refused', refusalS)),
+  fault('v1', `${hangS} s hang (accepts, never answers)`, 'rule-gone', lasting('hang', hangS)),
+  fault('v2', `v2 broker restart (${brokerDownS} s down)`, 'broker-up', lasting('broker-down', brokerDownS)),
+  fault('v2', 'v2 CA rotation', 'done', { kind: 'ca-rotation' }),
 ];
 
 /** Injects `fault` into panel `i`: when, and when the panel was healthy again. */
@@ -80,7 +58,7 @@ async function inject(host: SimHost, i: number, fault: Fault) {
   return { faultAt: f.at, healthyAt: await healthyAt() };
 }
 
-function ours(api: Api, intervalS: number, panel: HostPanel): Client {
+function ours(intervalS: number, panel: HostPanel, api: Api): Client {
   const s = supervise(configFor(api, panel, intervalS));
   // v1 data carries when its snapshot arrived; v2 data is pushed, so its event time is the arrival.
   const fresh = () => s.fresh().map((d) => (api === 'v1' ? d.receivedAt : d.at));
@@ -88,7 +66,7 @@ function ours(api: Api, intervalS: number, panel: HostPanel): Client {
 }
 
 /** v1: 4 bare GETs every interval (start to start), each bounded by the same per-request timeout as ours. */
-function naive(_api: Api, intervalS: number, panel: HostPanel): Client {
+function naive(intervalS: number, panel: HostPanel): Client {
   const timeoutMs = Math.min(5000, Math.max(1000, 0.6 * intervalS * 1000));
   const poller = new BareV1Poller(panel.http);
   const [fresh, failures]: number[][] = [[], []];
@@ -100,22 +78,17 @@ function naive(_api: Api, intervalS: number, panel: HostPanel): Client {
       t = setTimeout(() => (poller.agent.destroy(), reject(new Error('timeout'))), timeoutMs);
     });
     Promise.race([poller.cycle(), bounded])
-      .then(
-        () => fresh.push(Date.now()),
-        () => failures.push(started),
-      )
+      .then(() => fresh.push(Date.now()))
+      .catch(() => failures.push(started))
       .finally(() => clearTimeout(t));
   }, intervalS * 1000);
-  return {
-    fresh: () => fresh,
-    failures: () => failures,
-    stop: async () => (clearInterval(timer), poller.close()),
-  };
+  const stop = async () => (clearInterval(timer), poller.close());
+  return { fresh: () => fresh, failures: () => failures, stop };
 }
 
 /** v2: register once, fetch the CA once, subscribe; fresh data is the first message after a (re)connect,
  * then at most one per interval. */
-async function bare(_api: Api, intervalS: number, panel: HostPanel): Promise<Client> {
+async function bare(intervalS: number, panel: HostPanel): Promise<Client> {
   const client = await bareMqtt(panel, 'bench-bare', { connectTimeout: 5000 });
   const fresh: number[] = [];
   let lastMsg = 0;
@@ -128,12 +101,12 @@ async function bare(_api: Api, intervalS: number, panel: HostPanel): Promise<Cli
   return { fresh: () => fresh, failures: () => [], stop: () => endMqtt(client) };
 }
 
-/** One API's half: every fault and interval, `replicas` of ours plus one baseline, each on its own panel. */
+/** One API's half: its faults at every interval, `replicas` of ours plus one baseline, each on its own panel. */
 async function measure(api: Api, faults: Fault[], intervals: number[], replicas: number) {
+  const apiFaults = faults.filter((f) => f.api === api);
+  const isOurs = [...Array<boolean>(replicas).fill(true), false];
   const plan = intervals.flatMap((intervalS) =>
-    faults.flatMap((fault) =>
-      [...Array<boolean>(replicas).fill(true), false].map((mine) => ({ fault, intervalS, mine })),
-    ),
+    apiFaults.flatMap((fault) => isOurs.map((mine) => ({ fault, intervalS, mine }))),
   );
   const host = await SimHost.start();
   // v1 counts HTTP requests on the panel's port, v2 TCP connection attempts on its broker's port.
@@ -142,19 +115,16 @@ async function measure(api: Api, faults: Fault[], intervals: number[], replicas:
   try {
     const panels = await startPanels(host, plan.length, api);
     for (const [i, { fault, intervalS, mine }] of plan.entries()) {
-      const client = await (mine ? ours : api === 'v1' ? naive : bare)(api, intervalS, panels[i]);
+      const client = await (mine ? ours : api === 'v1' ? naive : bare)(intervalS, panels[i], api);
       runners.push({ ...client, fault, intervalS, panel: panels[i] });
     }
-    await waitUntil(
-      `every ${api} client has data`,
-      () => runners.every((r) => r.fresh().length > 0),
-      60_000,
-      50,
-    );
+    const ready = () => runners.every((r) => r.fresh().length > 0);
+    await waitUntil(`every ${api} client has data`, ready, 60_000, 50);
     await sleep(2000);
     return await Promise.all(
       runners.map(async (r) => {
-        if (r.fault.once) {
+        const { once } = r.fault;
+        if (once) {
           // Right after a cycle, so the next one meets the 502.
           const n = r.fresh().length;
           await waitUntil('a cycle', () => r.fresh().length > n, 15_000, 5);
@@ -168,7 +138,6 @@ async function measure(api: Api, faults: Fault[], intervals: number[], replicas:
         const port = api === 'v1' ? r.panel.http : (r.panel.mqtt ?? 0);
         // A single 502 makes no outage to speak of: count the requests of the cycle(s) it touched instead,
         // from the last complete data before it to the first one after.
-        const once = r.fault.once === true;
         const from = once ? ([...r.fresh()].reverse().find((t) => t < healthyAt) ?? faultAt) + 1 : faultAt;
         const log = (level: string) => r.ours?.logger.count(level, faultAt, end + 1000) ?? 0;
         return {
@@ -195,68 +164,22 @@ type Outcome = Awaited<ReturnType<typeof measure>>[number];
 function rows(label: string, same: Outcome[], notes: string[]): Figure[] {
   const mine = same.filter((o) => o.r.ours);
   const theirs = same.find((o) => !o.r.ours);
-  const { fault } = same[0].r;
+  const { api, once } = same[0].r.fault;
   const { goalS, boundS } = mine[0].r.ours!;
   /** A count of ours (the replicas' median or worst) against the baseline client's; a baseline under 1 is flagged. */
-  const count = (metric: string, unit: string, pick: (o: Outcome) => number, of: 'median' | 'worst') =>
-    spreadFigure(`${label}: ${metric}`, unit, mine.map(pick), {
+  const count = (metric: string, unit: string, key: 'sent' | 'failedCycles', of: 'median' | 'worst') => {
+    const values = mine.map((o) => o[key]);
+    return spreadFigure(`${label}: ${metric}`, unit, values, {
       of,
-      base: theirs ? pick(theirs) : null,
-      baselineLabel: fault.api === 'v1' ? BASELINE.v1 : 'bare MQTT.js, reconnect 1 s',
+      base: theirs?.[key] ?? null,
+      baselineLabel: api === 'v1' ? BASELINE.v1 : 'bare MQTT.js, reconnect 1 s',
       tiny: 1,
     });
+  };
   const rec = mine.map((o) => o.recoveryS).filter((v): v is number => v !== null);
   const worst = rec.length === mine.length ? Math.max(...rec) : null;
   const baseline = round(theirs?.recoveryS, 2);
-  // A baseline that happened to poll right as the panel came back recovers in ~0 s: flagged, still shown.
-  const r = shownRatio(worst, baseline, 0.05, 's');
   const bound = `documented bound max(P, 1.2·cap) + T_req = ${fmt(boundS, 1)} s`;
-  const figures: Figure[] = [
-    {
-      metric: `${label}: healthy → first fresh data (worst of ${mine.length})`,
-      value: round(worst, 2),
-      unit: 's',
-      runs: rec.map((v) => round(v, 2) ?? v),
-      of: 'worst',
-      baseline,
-      baselineLabel: BASELINE[fault.api],
-      ratio: r.ratio,
-      goal: `≤ ${fmt(goalS, 0)} s (interval + backoff cap)`,
-      met: worst !== null && worst <= goalS,
-      metRuns: `${rec.filter((v) => v <= goalS).length}/${mine.length}`,
-      note:
-        fault.api === 'v1'
-          ? `${bound}${r.tinyNote ? `; ${r.tinyNote}` : ''}`
-          : (baseline === null ? 'the bare client never recovered (no ratio)' : (r.tinyNote ?? '')) +
-            (worst === null ? '; a connection of ours did not recover' : ''),
-    },
-  ];
-  if (fault.api === 'v1') {
-    const what = fault.once
-      ? 'requests from the last good cycle to recovery'
-      : 'requests sent while the panel was down';
-    const requests = count(what, 'req', (o) => o.sent, 'median');
-    requests.note =
-      (requests.note ? `${requests.note}; ` : '') +
-      (fault.once
-        ? 'the 4 requests of the cycle plus its one in-cycle retry'
-        : `${mine.map((o) => o.sentUntilRecovered).join(', ')} until recovered`) +
-      `; log lines warn/info ${mine.map((o) => o.logLines).join(', ')}`;
-    const failed = count(`failed cycles (worst of ${mine.length})`, 'cycles', (o) => o.failedCycles, 'worst');
-    if (fault.once) Object.assign(failed, { goal: '0 (retried within the cycle)', met: failed.value === 0 });
-    figures.push(requests, failed);
-  } else {
-    const attempts = count(
-      'MQTT connection attempts from the fault to recovery',
-      'conn',
-      (o) => o.sent,
-      'worst',
-    );
-    attempts.note =
-      `ours over ${mine.map((o) => fmt(o.observedS, 1)).join(', ')} s; bare over ${fmt(theirs?.observedS, 1)} s` +
-      (theirs?.recoveryS === null ? ' (observation window, never recovered)' : '');
-    figures.push(attempts);
-  }
   for (const o of mine) {
     if (o.recoveryS === null)
       notes.push(`${label}: a connection did not recover within the observation window.`);
@@ -267,7 +190,44 @@ function rows(label: string, same: Outcome[], notes: string[]): Figure[] {
           'the last probe before the panel came back can be up to 1.2 × cap earlier.',
       );
   }
-  return figures;
+  // A baseline that happened to poll right as the panel came back recovers in ~0 s: flagged, still shown.
+  const recovery = spreadFigure(`${label}: healthy → first fresh data (worst of ${mine.length})`, 's', rec, {
+    of: 'worst',
+    base: baseline,
+    tiny: 0.05,
+    baselineLabel: BASELINE[api],
+    goal: `≤ ${fmt(goalS, 0)} s (interval + backoff cap)`,
+    met: worst !== null && worst <= goalS,
+    metRuns: `${rec.filter((v) => v <= goalS).length}/${mine.length}`,
+    // Without a recovery of every connection of ours there is no worst: no value, no ratio.
+    ...(worst === null && { value: null, ratio: null, note: undefined }),
+  });
+  const tiny = recovery.note;
+  recovery.note =
+    api === 'v1'
+      ? [bound, tiny].filter(Boolean).join('; ')
+      : (baseline === null ? 'the bare client never recovered (no ratio)' : (tiny ?? '')) +
+        (worst === null ? '; a connection of ours did not recover' : '');
+  if (api === 'v2') {
+    const attempts = count('MQTT connection attempts from the fault to recovery', 'conn', 'sent', 'worst');
+    attempts.note =
+      `ours over ${mine.map((o) => fmt(o.observedS, 1)).join(', ')} s; bare over ${fmt(theirs?.observedS, 1)} s` +
+      (theirs?.recoveryS === null ? ' (observation window, never recovered)' : '');
+    return [recovery, attempts];
+  }
+  const what = once
+    ? 'requests from the last good cycle to recovery'
+    : 'requests sent while the panel was down';
+  const requests = count(what, 'req', 'sent', 'median');
+  requests.note =
+    (requests.note ? `${requests.note}; ` : '') +
+    (once
+      ? 'the 4 requests of the cycle plus its one in-cycle retry'
+      : `${mine.map((o) => o.sentUntilRecovered).join(', ')} until recovered`) +
+    `; log lines warn/info ${mine.map((o) => o.logLines).join(', ')}`;
+  const failed = count(`failed cycles (worst of ${mine.length})`, 'cycles', 'failedCycles', 'worst');
+  if (once) Object.assign(failed, { goal: '0 (retried within the cycle)', met: failed.value === 0 });
+  return [recovery, requests, failed];
 }
 
 const DEFAULTS = { intervals: [1, 5], refusalS: 60, hangS: 20, replicas: 5 };
@@ -275,14 +235,7 @@ const DEFAULTS = { intervals: [1, 5], refusalS: 60, hangS: 20, replicas: 5 };
 async function run({ intervals, refusalS, hangS, replicas }: typeof DEFAULTS): Promise<BenchResult> {
   const faults = faultsOf(refusalS, hangS);
   const halves = await Promise.all(
-    (['v1', 'v2'] as const).map((api) =>
-      measure(
-        api,
-        faults.filter((f) => f.api === api),
-        intervals,
-        replicas,
-      ),
-    ),
+    (['v1', 'v2'] as const).map((api) => measure(api, faults, intervals, replicas)),
   );
   const figures: Figure[] = [];
   const notes: string[] = [];

@@ -5,8 +5,8 @@
 import { benchMain } from './child';
 import { configFor, supervise, type Supervised } from './ours';
 import { SimHost, startPanels } from './sims';
-import { against, flatHandles, flatMemory, fmt, median, memoryAfterGc, ratio, round, sleep } from './util';
-import { steadyResources, waitUntil, type BenchResult, type Figure, type MemorySample } from './util';
+import { against, flatHandles, flatMemory, fmt, median, memoryAfterGc, round, sleep } from './util';
+import { steadyResources, waitUntil, type BenchResult, type Figure } from './util';
 
 /** RSS may not grow by more than this over the second half of the soak (after GC). */
 const RSS_FLAT_MB = 5;
@@ -35,19 +35,9 @@ function slopeMBPerMin(samples: { t: number; mb: number }[]): number | null {
 /** warmupFaults: inject every fault kind once before the start reading. */
 const DEFAULTS = { panels: 4, durationS: 240, faultEveryS: 40, warmupS: 5, warmupFaults: true };
 
-/** What the soak keeps of one supervisor's records once they are released: fresh-data times off the heap. */
-type Kept = { index: number; fresh: Float64Array; stale: number; warn: number; events: number };
-
 /** Drops what the benchmark recorded for each supervisor (data, health events, log lines) so the heap shows the product. */
 function release(sups: Supervised[]) {
   for (const s of sups) [s.data, s.health, s.logger.lines].forEach((a) => (a.length = 0));
-}
-
-/** "single 502 ×7, hang 5 s ×6, …": how often each fault kind ran. */
-function faultCounts(windows: { label: string }[]): string {
-  const n = new Map<string, number>();
-  for (const w of windows) n.set(w.label, (n.get(w.label) ?? 0) + 1);
-  return [...n].map(([label, k]) => `${label} ×${k}`).join(', ');
 }
 
 /** The soak itself: supervisors, the fault windows, memory samples and the readings at its edges. */
@@ -57,11 +47,12 @@ async function soak({ panels, durationS, faultEveryS, warmupS, warmupFaults }: t
   const sups: (Supervised & { index: number })[] = [];
   const windows: { panel: number; from: number; to: number; label: string }[] = [];
   const samples: { t: number; mb: number; rssMB: number }[] = [];
-  const reading = async () => {
+  const sample = async (t?: number) => {
     const mem = await memoryAfterGc();
-    samples.push({ t: Date.now(), mb: mem.heapUsedMB, rssMB: mem.rssMB });
-    return { mem, res: await steadyResources(6, 200) };
+    samples.push({ t: t ?? Date.now(), mb: mem.heapUsedMB, rssMB: mem.rssMB });
+    return mem;
   };
+  const reading = async () => ({ mem: await sample(), res: await steadyResources(6, 200) });
   try {
     for (const panel of await startPanels(host, panels))
       sups.push({ ...supervise(configFor('v1', panel, 1)), index: panel.index });
@@ -77,31 +68,23 @@ async function soak({ panels, durationS, faultEveryS, warmupS, warmupFaults }: t
     release(sups);
     const start = await reading();
     const t0 = Date.now();
-    let nextFault = t0 + faultEveryS * 500;
-    let nextSample = t0 + 30_000;
+    // Fault k at t0 + (k + ½) × faultEveryS (none in the last 20 s); a memory sample every 30 s.
     for (let k = 0; Date.now() < t0 + durationS * 1000; await sleep(250)) {
       const now = Date.now();
-      if (now >= nextFault && now < t0 + (durationS - 20) * 1000) {
+      if (now >= t0 + (k + 0.5) * faultEveryS * 1000 && now < t0 + (durationS - 20) * 1000) {
         const [label, spec, lastsS] = FAULTS[k % FAULTS.length];
         const target = sups[k++ % sups.length];
         const f = await host.inject(target.index, spec);
-        windows.push({
-          panel: target.index,
-          from: f.at,
-          to: f.at + (lastsS + target.boundS + 1) * 1000,
-          label,
-        });
-        nextFault += faultEveryS * 1000;
+        const to = f.at + (lastsS + target.boundS + 1) * 1000;
+        windows.push({ panel: target.index, from: f.at, to, label });
       }
-      if (now >= nextSample) {
-        await memoryAfterGc().then((m) => samples.push({ t: now, mb: m.heapUsedMB, rssMB: m.rssMB }));
-        nextSample += 30_000;
-      }
+      if (now >= t0 + samples.length * 30_000) await sample(now);
     }
     const t1 = Date.now();
     const end = await reading();
-    // The records grow with every cycle and are in `end`: keep what the figures need, release them, read again.
-    const kept: Kept[] = sups.map((s) => ({
+    // The records grow with every cycle and are in `end`: keep what the figures need (fresh-data times off the
+    // heap), release them, read again.
+    const kept = sups.map((s) => ({
       index: s.index,
       fresh: Float64Array.from(s.fresh().map((d) => d.at)),
       stale: s.data.filter((d) => d.stale && d.at >= t0 && d.at <= t1).length,
@@ -143,56 +126,54 @@ function lostCycles({ kept, windows, t0, t1 }: Awaited<ReturnType<typeof soak>>)
 
 async function run(args: typeof DEFAULTS): Promise<BenchResult> {
   const r = await soak(args);
-  const { kept, windows, samples, start, end, released } = r;
+  const { kept, windows, samples, released } = r;
+  const [m0, m1] = [r.start.mem, r.end.mem];
   const { lost, cycles, detail } = lostCycles(r);
-  const failedInFaults = kept.reduce((a, s) => a + s.stale, 0);
-  const [m0, m1] = [start.mem, end.mem];
-  const growth = (k: keyof MemorySample) => m1[k] - m0[k];
+  const sum = (key: 'stale' | 'warn' | 'events') => kept.reduce((a, s) => a + s[key], 0);
   // The benchmark's own records were released before the start reading and again after the end one.
-  const recordsMB = m1.heapUsedMB - released.heapUsedMB;
-  const events = kept.reduce((a, s) => a + s.events, 0);
   const heapGrowth = released.heapUsedMB - m0.heapUsedMB;
+  const rssGrowth = m1.rssMB - m0.rssMB;
   // RSS over the second half only: does it level off once every path has run a few times?
-  const mid = samples[Math.floor(samples.length / 2)];
   const secondHalf = samples.slice(Math.floor(samples.length / 2));
+  const mid = secondHalf[0];
   const rssSecondHalf = m1.rssMB - mid.rssMB;
-  const warnLines = kept.reduce((a, s) => a + s.warn, 0);
+  const counts = new Map<string, number>();
+  for (const w of windows) counts.set(w.label, (counts.get(w.label) ?? 0) + 1);
+  const start = 'start of soak';
   const figures: Figure[] = [
     flatMemory(
       'heap used after GC, end of soak',
       released.heapUsedMB,
       m0.heapUsedMB,
-      'start of soak',
+      start,
       `growth ${fmt(heapGrowth, 2)} MB, of it ${fmt(released.codeMB - m0.codeMB, 2)} MB V8 compiled code and ` +
-        `bytecode; the benchmark's own records of ${events} events ` +
-        `held ${fmt(recordsMB, 2)} MB more (released before this reading); trend with them ` +
+        `bytecode; the benchmark's own records of ${sum('events')} events held ` +
+        `${fmt(m1.heapUsedMB - released.heapUsedMB, 2)} MB more (released before this reading); trend with them ` +
         `${fmt(slopeMBPerMin(samples), 3)} MB/min over ${samples.length} samples`,
     ),
     flatMemory(
       'external + array buffers after GC, end of soak',
       m1.externalMB,
       m0.externalMB,
-      'start of soak',
+      start,
       'native memory held by JS objects (buffers, sockets)',
     ),
     {
       metric: 'RSS after GC, end of soak',
-      ...against(m1.rssMB, m0.rssMB, 'start of soak', 1, 3),
+      ...against(m1.rssMB, m0.rssMB, start, 1, 3),
       unit: 'MB',
-      note: `growth ${fmt(growth('rssMB'), 1)} MB over the whole soak (the allocator keeps what the warm-up reached)`,
+      note: `growth ${fmt(rssGrowth, 1)} MB over the whole soak (the allocator keeps what the warm-up reached)`,
     },
     {
       metric: 'RSS growth over the second half of the soak',
+      ...against(m1.rssMB, mid.rssMB, 'RSS at half time', 1, 3),
       value: round(rssSecondHalf, 2),
       unit: 'MB',
-      baseline: round(mid.rssMB, 1),
-      baselineLabel: 'RSS at half time',
-      ratio: round(ratio(m1.rssMB, mid.rssMB), 3),
       goal: `flat (< ${RSS_FLAT_MB} MB)`,
       met: rssSecondHalf < RSS_FLAT_MB,
       note: `trend over the second half ${fmt(slopeMBPerMin(secondHalf.map((m) => ({ ...m, mb: m.rssMB }))), 3)} MB/min (${secondHalf.length} samples)`,
     },
-    flatHandles('active handles, end of soak', end.res, start.res, 'start of soak'),
+    flatHandles('active handles, end of soak', r.end.res, r.start.res, start),
     flatHandles(
       'active handles after stopping every supervisor',
       r.afterStop,
@@ -202,16 +183,14 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
     ),
     {
       metric: 'lost cycles outside the fault windows',
-      value: lost,
-      unit: 'cycles',
-      baseline: cycles,
-      baselineLabel: 'fresh cycles delivered',
+      ...against(lost, cycles, 'fresh cycles delivered', 0),
       ratio: round(cycles ? lost / cycles : null, 4),
+      unit: 'cycles',
       goal: '0',
       met: lost === 0,
       note:
-        `${windows.length} faults (${faultCounts(windows)}); ${failedInFaults} failed cycles ` +
-        `inside fault windows; ${warnLines} warn log lines in total`,
+        `${windows.length} faults (${[...counts].map(([label, n]) => `${label} ×${n}`).join(', ')}); ` +
+        `${sum('stale')} failed cycles inside fault windows; ${sum('warn')} warn log lines in total`,
     },
   ];
   const notes = [
@@ -219,14 +198,13 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
       '`npm run bench -- --soak-min 30` runs a 30-minute one).',
   ];
   if (lost > 0) notes.push(`Lost cycles outside faults: ${detail.join('; ')}.`);
-  if (growth('rssMB') >= 5) {
+  if (rssGrowth >= 5)
     notes.push(
-      `RSS grew by ${fmt(growth('rssMB'), 1)} MB while the heap ${heapGrowth < 1 ? 'stayed flat' : 'grew too'}` +
-        `${growth('externalMB') < 1 ? ' and native buffers stayed flat' : ''} (${fmt(rssSecondHalf, 1)} MB of it in ` +
+      `RSS grew by ${fmt(rssGrowth, 1)} MB while the heap ${heapGrowth < 1 ? 'stayed flat' : 'grew too'}` +
+        `${m1.externalMB - m0.externalMB < 1 ? ' and native buffers stayed flat' : ''} (${fmt(rssSecondHalf, 1)} MB of it in ` +
         'the second half): memory the allocator and V8 keep once reached (code, parser and socket buffers) rather ' +
         'than live objects; only a longer soak can show the plateau for certain.',
     );
-  }
   return {
     name: 'soak',
     title: '5a. Soak with faults (1 s interval)',
