@@ -68,7 +68,7 @@ async function nodeRedPhase(host: string, args: Args) {
   try {
     let received = 0;
     let sink: unknown = null;
-    /** Deploys, then waits for the first message of the new sink (the same node: the deploy restarted nothing). */
+    /** Deploys, checks that the deploy replaced the sink node (the flow restarted), waits for its first message. */
     const deploy = async (load: () => Promise<unknown>) => {
       await load();
       const [before, node] = [received, helper.getNode('r-sink')];

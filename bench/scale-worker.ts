@@ -10,16 +10,23 @@ import { SILENT_LOGGER } from '../src/util/logger';
 import { bareMqtt, BareV1Poller, endMqtt } from './baselines';
 import { benchMain } from './child';
 import { configFor } from './ours';
-import type { ApiArgs } from './scale';
 import type { Api, HostPanel } from './sims';
 import { cpuMs, loopDelay, memoryAfterGc, sleep, waitUntil, type LoopDelay } from './util';
 
-/** The panels' levels, timing and windows as scale.ts's runApi got them; `mode` says which client to run. */
-export type WorkerArgs = Omit<ApiArgs, 'floorLevels' | 'hosts'> & {
+/** What runApi (scale.ts) passes: the panels, their levels and timing; `mode` says which client to run. */
+export interface WorkerArgs {
   mode: 'ours' | 'floor';
   api: Api;
   panels: HostPanel[];
-};
+  levels: number[];
+  intervalS: number;
+  warmupS: number;
+  windowS: number;
+  /** Measurement windows per level, back to back: each gives one LevelResult. */
+  windows: number;
+  /** Also count MQTT messages received (v2), through a hook on MqttClient.prototype.emit. */
+  countMqtt?: boolean;
+}
 
 /** One window at one level; `failed` counts stale data events, `dataEvents` fresh and stale. */
 export type LevelResult = Awaited<ReturnType<typeof measureWindow>>;

@@ -17,7 +17,7 @@ const DEFAULTS = {
   windowS: 10,
   windows: 1,
 };
-/** countMqtt: also count the MQTT messages received (v2), through a hook on MqttClient.prototype.emit. */
+/** countMqtt: see WorkerArgs (scale-worker.ts). */
 export type ApiArgs = typeof DEFAULTS & { countMqtt?: boolean };
 type Pick = (l: LevelResult) => number | null;
 type ApiResult = { ours: WorkerResult | null; floor: WorkerResult | null };

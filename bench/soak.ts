@@ -139,13 +139,13 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
   const rssSecondHalf = m1.rssMB - mid.rssMB;
   const counts = new Map<string, number>();
   for (const w of windows) counts.set(w.label, (counts.get(w.label) ?? 0) + 1);
-  const start = 'start of soak';
+  const atStart = 'start of soak';
   const figures: Figure[] = [
     flatMemory(
       'heap used after GC, end of soak',
       released.heapUsedMB,
       m0.heapUsedMB,
-      start,
+      atStart,
       `growth ${fmt(heapGrowth, 2)} MB, of it ${fmt(released.codeMB - m0.codeMB, 2)} MB V8 compiled code and ` +
         `bytecode; the benchmark's own records of ${sum('events')} events held ` +
         `${fmt(m1.heapUsedMB - released.heapUsedMB, 2)} MB more (released before this reading); trend with them ` +
@@ -155,12 +155,12 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
       'external + array buffers after GC, end of soak',
       m1.externalMB,
       m0.externalMB,
-      start,
+      atStart,
       'native memory held by JS objects (buffers, sockets)',
     ),
     {
       metric: 'RSS after GC, end of soak',
-      ...against(m1.rssMB, m0.rssMB, start, 1, 3),
+      ...against(m1.rssMB, m0.rssMB, atStart, 1, 3),
       unit: 'MB',
       note: `growth ${fmt(rssGrowth, 1)} MB over the whole soak (the allocator keeps what the warm-up reached)`,
     },
@@ -173,7 +173,7 @@ async function run(args: typeof DEFAULTS): Promise<BenchResult> {
       met: rssSecondHalf < RSS_FLAT_MB,
       note: `trend over the second half ${fmt(slopeMBPerMin(secondHalf.map((m) => ({ ...m, mb: m.rssMB }))), 3)} MB/min (${secondHalf.length} samples)`,
     },
-    flatHandles('active handles, end of soak', r.end.res, r.start.res, start),
+    flatHandles('active handles, end of soak', r.end.res, r.start.res, atStart),
     flatHandles(
       'active handles after stopping every supervisor',
       r.afterStop,

@@ -16,7 +16,8 @@ export interface Figure {
   value: number | null;
   unit: string;
   goal?: string;
-  met?: boolean | null; // null: not measurable
+  /** null: not measurable. */
+  met?: boolean | null;
   baseline?: number | null;
   baselineLabel?: string;
   ratio?: number | null;
@@ -25,17 +26,20 @@ export interface Figure {
   runs?: number[];
   of?: 'median' | 'worst';
   baselineRuns?: number[];
-  metRuns?: string; // "k/n": how many of the runs met the goal
+  /** "k/n": how many of the runs met the goal. */
+  metRuns?: string;
 }
 
 export interface BenchResult {
   name: string;
   title: string;
-  setup: string; // what was measured and how (shown above the table)
+  /** What was measured and how (shown above the table). */
+  setup: string;
   figures: Figure[];
   notes: string[];
   seconds?: number;
-  raw?: unknown; // written to bench/out/<name>.json
+  /** Raw data, written to bench/out/<name>.json. */
+  raw?: unknown;
 }
 
 type Num = number | null | undefined;
